@@ -1,0 +1,92 @@
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+
+import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
+import { buildCommand } from './commands/build-command.js';
+import { graphCommand } from './commands/graph-command.js';
+import { statusCommand } from './commands/status-command.js';
+import { EXIT_USAGE, type GlobalOptions } from './load.js';
+
+/**
+ * The kwgraph command line. Returns the exit code: 0 success, 1 a run failed, 2 a usage or
+ * configuration error. Unexpected errors are bugs: reported as such, with the stack only under
+ * --verbose.
+ */
+export async function main(argv: readonly string[]): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('kwgraph')
+    .description('Incremental, content-hashed builds of multi-step LLM experiments')
+    .option('-C, --project <dir>', 'project folder (holds experiment.yaml)', process.cwd())
+    .option('--verbose', 'show stack traces of internal errors', false)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text) })
+    .showHelpAfterError('(run with --help for usage)');
+
+  const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
+
+  program
+    .command('build')
+    .description('build every run, or the named runs or stages and what they need')
+    .argument('[targets...]', 'run ids or stage names')
+    .option(
+      '--force',
+      're-execute the selected runs even if fresh (rows and calls still cached)',
+      false,
+    )
+    .option('--dry-run', 'say what would run and why, run nothing', false)
+    .option('--concurrency <n>', 'rows of one run executed at once', positiveInteger)
+    .option(
+      '--connection <name>',
+      'run every model node on this connection (or KWGRAPH_CONNECTION)',
+    )
+    .option('--json', 'print one JSON object with every run on stdout', false)
+    .action(async (targets: string[], _options, command: Command) => {
+      exitCode = await buildCommand(targets, globals(command) as never);
+    });
+
+  program
+    .command('status')
+    .description('show which runs are stale and why, without running anything')
+    .argument('[targets...]', 'run ids or stage names')
+    .option('--json', 'print JSON', false)
+    .action(async (targets: string[], _options, command: Command) => {
+      exitCode = await statusCommand(targets, globals(command) as never);
+    });
+
+  program
+    .command('graph')
+    .description('show the lineage of every run')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(GRAPH_FORMATS).default('tree'),
+    )
+    .action(async (_options, command: Command) => {
+      exitCode = await graphCommand({
+        ...globals(command),
+        format: command.opts()['format'] as GraphFormat,
+      });
+    });
+
+  try {
+    await program.parseAsync(argv);
+    return exitCode;
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // --help and --version end here with code 0; anything else is a usage error.
+      return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    const verbose = argv.includes('--verbose');
+    process.stderr.write(
+      `kwgraph: internal error: ${error instanceof Error ? error.message : String(error)}\n` +
+        (verbose && error instanceof Error && error.stack ? `${error.stack}\n` : '') +
+        'This is a bug in kwgraph; please report it with the command you ran (and --verbose output).\n',
+    );
+    return 70;
+  }
+}
+
+function positiveInteger(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) {
+    throw new InvalidArgumentError('expected a whole number of at least 1');
+  }
+  return number;
+}

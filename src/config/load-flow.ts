@@ -1,0 +1,80 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { checkFlow } from './check-flow.js';
+import { flowSchema } from './flow-schema.js';
+import { normalizeFlow, type LoadedFlow } from './normalize-flow.js';
+import { fileKind, suggestSibling } from './project-paths.js';
+import { validateSource } from './schema-diagnostics.js';
+import { YamlSource } from './yaml-source.js';
+
+/** `flow.yaml` first; promptflow's `flow.dag.yaml` when a folder has only that. */
+export const FLOW_FILE_NAMES = ['flow.yaml', 'flow.dag.yaml'] as const;
+
+export type FlowLoad =
+  /** No flow file could be found; reported at each stage that names the folder. */
+  | { readonly kind: 'not-found'; readonly message: string; readonly hint: string }
+  /** The file was read; `flow` is absent when it could not be made sense of. */
+  | {
+      readonly kind: 'read';
+      readonly flow: LoadedFlow | undefined;
+      readonly diagnostics: readonly Diagnostic[];
+    };
+
+/**
+ * Loads the flow in folder `dir` (POSIX, relative to the project root): finds its file, parses
+ * and validates it, resolves it, and runs every check that needs only the flow itself.
+ */
+export async function loadFlow(root: string, dir: string): Promise<FlowLoad> {
+  const folderKind = await fileKind(root, dir);
+  if (folderKind !== 'directory') {
+    return {
+      kind: 'not-found',
+      message:
+        folderKind === 'missing'
+          ? `flow folder \`${dir}\` does not exist${await suggestSibling(root, dir)}`
+          : `\`${dir}\` is a file; \`flow\` names the flow's folder`,
+      hint:
+        folderKind === 'missing'
+          ? 'a flow is a folder holding flow.yaml, relative to the project root'
+          : `write \`flow: ${path.posix.dirname(dir)}\``,
+    };
+  }
+
+  let file: string | undefined;
+  for (const name of FLOW_FILE_NAMES) {
+    const candidate = path.posix.join(dir, name);
+    if ((await fileKind(root, candidate)) === 'file') {
+      file = candidate;
+      break;
+    }
+  }
+  if (file === undefined) {
+    return {
+      kind: 'not-found',
+      message: `flow folder \`${dir}\` has no flow.yaml (or flow.dag.yaml)`,
+      hint: "add a flow.yaml with the flow's inputs, outputs and nodes",
+    };
+  }
+
+  const parsed = YamlSource.parse(file, await readFile(path.join(root, file), 'utf8'));
+  if (!parsed.ok) return { kind: 'read', flow: undefined, diagnostics: parsed.error };
+  const source = parsed.value;
+
+  const validated = validateSource(source, flowSchema, source.toData());
+  if (validated.value === undefined) {
+    return { kind: 'read', flow: undefined, diagnostics: validated.diagnostics };
+  }
+
+  const normalized = normalizeFlow(validated.value, source, dir);
+  const checked = await checkFlow(root, normalized.flow);
+  // A flow whose structure is broken (a node without its definition, variants without an
+  // entry) would make the experiment's checks against it report follow-on errors; it is not
+  // handed on. Problems with references and files leave the structure usable.
+  return {
+    kind: 'read',
+    flow: normalized.diagnostics.length === 0 ? normalized.flow : undefined,
+    diagnostics: [...validated.diagnostics, ...normalized.diagnostics, ...checked],
+  };
+}

@@ -1,0 +1,62 @@
+import type { RunId } from '../plan/run-id.js';
+
+/** Tokens of the calls actually sent. */
+export interface TokenCounts {
+  readonly prompt: number;
+  readonly completion: number;
+  readonly total: number;
+}
+
+/** A finished run, as the summary and `--json` report it. */
+export interface RunSummary {
+  readonly id: RunId;
+  readonly stage: string;
+  readonly variant: string | null;
+  readonly status: 'executed' | 'cached' | 'failed';
+  /** Why it ran (empty when cached). */
+  readonly reasons: readonly string[];
+  readonly rows: number;
+  readonly rowsFailed: number;
+  /** Rows served from the row cache. */
+  readonly rowsCached: number;
+  /** LLM requests actually sent. */
+  readonly calls: number;
+  /** LLM requests answered from the call cache. */
+  readonly cachedCalls: number;
+  readonly tokens: TokenCounts;
+  readonly durationMs: number;
+  /** Top-level numeric metrics of the run's aggregation, if any. */
+  readonly metrics: Readonly<Record<string, number>>;
+  readonly errors: readonly {
+    readonly row: string;
+    readonly node?: string;
+    readonly error: string;
+  }[];
+}
+
+/**
+ * What the engine tells the world while it builds. The engine never prints: renderers turn
+ * these into terminal lines or JSON.
+ */
+export type BuildEvent =
+  | { readonly type: 'plan'; readonly runs: number; readonly stale: number }
+  | {
+      readonly type: 'run-start';
+      readonly run: RunId;
+      readonly reasons: readonly string[];
+      readonly rows: number;
+    }
+  | {
+      readonly type: 'run-progress';
+      readonly run: RunId;
+      readonly done: number;
+      readonly total: number;
+      readonly failed: number;
+      readonly calls: number;
+      readonly cachedCalls: number;
+    }
+  | { readonly type: 'run-finish'; readonly summary: RunSummary }
+  | { readonly type: 'run-skip'; readonly run: RunId; readonly reason: string }
+  | { readonly type: 'warning'; readonly message: string };
+
+export type BuildEventListener = (event: BuildEvent) => void;

@@ -1,0 +1,365 @@
+import path from 'node:path';
+
+import pLimit from 'p-limit';
+import type Keyv from 'keyv';
+
+import { rowKey } from '../cache/cache-keys.js';
+import type { JsonObject } from '../config/types.js';
+import type { BuildEventListener, RunSummary, TokenCounts } from '../events/build-events.js';
+import { hashBytes, hashValue, type ContentHash } from '../fingerprint/hash.js';
+import { rowDefinitionOf, type RunFingerprint } from '../fingerprint/run-fingerprint.js';
+import { executeAggregation, type AggregationRow } from '../flow/execute-aggregation.js';
+import { executeFlowRow, messageOf, type CallRecord } from '../flow/execute-flow-row.js';
+import type { NodeRuntime } from '../flow/execute-node.js';
+import { inputsForCacheKey, prepareFlowInputs } from '../flow/flow-inputs.js';
+import { followPath, resolveExpression, type ReferenceLookup } from '../flow/references.js';
+import type { PlannedRun } from '../plan/planned-run.js';
+import type { RunDefinition } from '../plan/run-definition.js';
+import { invalidateRun, runFolder, writeFileAtomic } from '../runs/run-folder.js';
+import type { OutputLine, RowError, RunManifest } from '../runs/run-manifest.js';
+
+/** A dataset row as runs see it. */
+export interface SourceRow {
+  readonly key: string;
+  readonly index: number;
+  readonly data: JsonObject;
+}
+
+/** The outputs of an upstream run, by row key. */
+export type UpstreamOutputs = ReadonlyMap<string, OutputLine>;
+
+export interface RunJob {
+  readonly run: PlannedRun;
+  readonly definition: RunDefinition;
+  readonly fingerprint: RunFingerprint;
+  readonly fingerprintHash: ContentHash;
+  readonly reasons: readonly string[];
+  readonly rows: readonly SourceRow[];
+  /** Outputs of every run in the lineage that the stage reads, by stage name. */
+  readonly upstream: ReadonlyMap<string, UpstreamOutputs>;
+  readonly concurrency: number;
+}
+
+/** What a row keeps in the row cache: enough to rebuild its output line and its trace. */
+interface CachedRow {
+  readonly outputs: Record<string, unknown>;
+  readonly nodes: Record<string, unknown>;
+  readonly calls: readonly CallRecord[];
+}
+
+/** A row's result within this build. */
+type RowResult =
+  | {
+      readonly status: 'ok';
+      readonly inputs: Record<string, unknown>;
+      readonly outputs: Record<string, unknown>;
+      readonly nodes: Record<string, unknown>;
+      readonly calls: readonly CallRecord[];
+      readonly fromRowCache: boolean;
+    }
+  | {
+      readonly status: 'failed' | 'skipped';
+      readonly inputs: Record<string, unknown> | undefined;
+      readonly error: string;
+      readonly node: string | undefined;
+      readonly calls: readonly CallRecord[];
+    };
+
+/**
+ * Executes one run: every row through the flow (rows served from the row cache when their
+ * definition and inputs are unchanged), then the aggregation nodes, then materialises it.
+ * A failing row does not stop the run; the run ends `failed` and lists its row errors.
+ */
+export async function executeRun(
+  job: RunJob,
+  runtime: NodeRuntime,
+  rowCache: Keyv,
+  emit: BuildEventListener,
+): Promise<{ summary: RunSummary; manifest: RunManifest }> {
+  const { run } = job;
+  const startedAt = new Date();
+  emit({ type: 'run-start', run: run.id, reasons: job.reasons, rows: job.rows.length });
+  await invalidateRun(runtime.root, run.id);
+
+  const rowDefinition = hashValue(rowDefinitionOf(job.fingerprint));
+  const limit = pLimit(Math.max(1, job.concurrency));
+  const progress = { done: 0, failed: 0, calls: 0, cachedCalls: 0 };
+  let lastProgress = 0;
+
+  const results = await Promise.all(
+    job.rows.map((row) =>
+      limit(async () => {
+        const result = await executeRow(job, row, rowDefinition, runtime, rowCache);
+        progress.done++;
+        if (result.status !== 'ok') progress.failed++;
+        if (result.status !== 'ok' || !result.fromRowCache) {
+          for (const call of result.calls) {
+            if (call.cached) progress.cachedCalls++;
+            else progress.calls++;
+          }
+        }
+        const now = performance.now();
+        if (now - lastProgress > 250 || progress.done === job.rows.length) {
+          lastProgress = now;
+          emit({ type: 'run-progress', run: run.id, total: job.rows.length, ...progress });
+        }
+        return result;
+      }),
+    ),
+  );
+
+  const okRows: AggregationRow[] = [];
+  for (const result of results) {
+    if (result.status === 'ok') okRows.push({ inputs: result.inputs, nodes: result.nodes });
+  }
+  let metrics: unknown;
+  let aggregationCalls: readonly CallRecord[] = [];
+  let aggregationError: string | undefined;
+  try {
+    const aggregation = await executeAggregation(job.definition.nodes, okRows, runtime);
+    metrics = aggregation.metrics;
+    aggregationCalls = aggregation.calls;
+  } catch (error) {
+    aggregationError = messageOf(error);
+  }
+
+  return materialise(job, runtime.root, results, metrics, aggregationCalls, aggregationError, {
+    startedAt,
+  });
+}
+
+async function executeRow(
+  job: RunJob,
+  row: SourceRow,
+  rowDefinition: ContentHash,
+  runtime: NodeRuntime,
+  rowCache: Keyv,
+): Promise<RowResult> {
+  const blocked = blockedByUpstream(job, row);
+  if (blocked !== undefined) {
+    return { status: 'skipped', inputs: undefined, error: blocked, node: undefined, calls: [] };
+  }
+
+  let inputs: Record<string, unknown>;
+  try {
+    const mapped: Record<string, unknown> = {};
+    const lookup = stageLookup(job, row);
+    for (const [name, expression] of Object.entries(job.run.stage.inputs)) {
+      mapped[name] = resolveExpression(expression, lookup);
+    }
+    inputs = prepareFlowInputs(job.run.flow, mapped);
+  } catch (error) {
+    return {
+      status: 'failed',
+      inputs: undefined,
+      error: messageOf(error),
+      node: undefined,
+      calls: [],
+    };
+  }
+
+  const key = rowKey(rowDefinition, await inputsForCacheKey(runtime.root, inputs));
+  const cached = (await rowCache.get(key)) as CachedRow | undefined;
+  if (cached !== undefined) {
+    return { status: 'ok', inputs, ...cached, fromRowCache: true };
+  }
+
+  const outcome = await executeFlowRow(job.run.flow, job.definition.nodes, inputs, runtime);
+  if (outcome.status === 'failed') {
+    return {
+      status: 'failed',
+      inputs,
+      error: outcome.error,
+      node: outcome.node,
+      calls: outcome.calls,
+    };
+  }
+  const entry: CachedRow = { outputs: outcome.outputs, nodes: outcome.nodes, calls: outcome.calls };
+  await rowCache.set(key, entry);
+  return { status: 'ok', inputs, ...entry, fromRowCache: false };
+}
+
+/** Why a row cannot run because an upstream run has no output for it, if so. */
+function blockedByUpstream(job: RunJob, row: SourceRow): string | undefined {
+  const source = job.run.stage.source;
+  const stages = source.kind === 'stages' ? source.stages : [];
+  for (const [position, upstreamId] of job.run.upstream.entries()) {
+    const line = job.upstream.get(stages[position] ?? '')?.get(row.key);
+    if (line === undefined) return `no output for this row in upstream run ${upstreamId}`;
+    if (line.status !== 'ok') return `upstream run ${upstreamId} ${line.status} on this row`;
+  }
+  return undefined;
+}
+
+/** `${data.col}` and `${<stage>.outputs.field}` for one row. */
+function stageLookup(job: RunJob, row: SourceRow): ReferenceLookup {
+  return (reference) => {
+    if (reference.scope === 'data') return followPath(row.data, reference.path);
+    const outputs = job.upstream.get(reference.scope);
+    if (outputs === undefined) return undefined;
+    const line = outputs.get(row.key);
+    if (line === undefined || line.status !== 'ok') return undefined;
+    const [first, ...rest] = reference.path;
+    return first === 'outputs' ? followPath(line.outputs, rest) : undefined;
+  };
+}
+
+async function materialise(
+  job: RunJob,
+  root: string,
+  results: readonly RowResult[],
+  metrics: unknown,
+  aggregationCalls: readonly CallRecord[],
+  aggregationError: string | undefined,
+  timing: { startedAt: Date },
+): Promise<{ summary: RunSummary; manifest: RunManifest }> {
+  const { run } = job;
+  const folder = runFolder(root, run.id);
+
+  const outputLines: string[] = [];
+  const traceLines: string[] = [];
+  const rowErrors: RowError[] = [];
+  const counts = { ok: 0, failed: 0, skipped: 0, cached: 0 };
+  const calls = { sent: 0, cached: 0 };
+  const tokens = { prompt: 0, completion: 0, total: 0 };
+  const tokensUsed = { prompt: 0, completion: 0, total: 0 };
+
+  const countCalls = (records: readonly CallRecord[], fromRowCache: boolean): void => {
+    for (const call of records) {
+      addTokens(tokensUsed, call);
+      if (fromRowCache) continue;
+      if (call.cached) calls.cached++;
+      else {
+        calls.sent++;
+        addTokens(tokens, call);
+      }
+    }
+  };
+
+  results.forEach((result, position) => {
+    const row = job.rows[position];
+    if (row === undefined) return;
+    let line: OutputLine;
+    if (result.status === 'ok') {
+      counts.ok++;
+      if (result.fromRowCache) counts.cached++;
+      countCalls(result.calls, result.fromRowCache);
+      line = { key: row.key, index: row.index, status: 'ok', outputs: result.outputs };
+    } else {
+      counts[result.status]++;
+      countCalls(result.calls, false);
+      line = {
+        key: row.key,
+        index: row.index,
+        status: result.status,
+        error: result.error,
+        ...(result.node ? { node: result.node } : {}),
+      };
+      rowErrors.push({
+        row: row.key,
+        status: result.status,
+        error: result.error,
+        ...(result.node ? { node: result.node } : {}),
+      });
+    }
+    outputLines.push(JSON.stringify(line));
+    traceLines.push(
+      JSON.stringify({
+        key: row.key,
+        index: row.index,
+        inputs: result.inputs ?? null,
+        nodes: result.status === 'ok' ? result.nodes : null,
+        calls: result.calls,
+      }),
+    );
+  });
+  countCalls(aggregationCalls, false);
+  if (aggregationError !== undefined) {
+    rowErrors.push({ row: '(aggregation)', status: 'failed', error: aggregationError });
+  }
+
+  const outputsText = outputLines.map((line) => `${line}\n`).join('');
+  await writeFileAtomic(path.join(folder, 'outputs.jsonl'), outputsText);
+  await writeFileAtomic(path.join(folder, 'trace.jsonl'), traceLines.map((l) => `${l}\n`).join(''));
+  if (metrics !== undefined) {
+    await writeFileAtomic(
+      path.join(folder, 'metrics.json'),
+      `${JSON.stringify(metrics, null, 2)}\n`,
+    );
+  }
+
+  const finishedAt = new Date();
+  const failed = counts.failed > 0 || counts.skipped > 0 || aggregationError !== undefined;
+  const manifest: RunManifest = {
+    id: run.id,
+    stage: run.stage.name,
+    variant: run.variant?.id ?? null,
+    lineage: run.lineage,
+    status: failed ? 'failed' : 'succeeded',
+    fingerprint: job.fingerprint,
+    fingerprintHash: job.fingerprintHash,
+    outputsHash: hashBytes(outputsText),
+    rows: { total: results.length, ...counts },
+    calls,
+    tokens,
+    tokensUsed,
+    startedAt: timing.startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationMs: finishedAt.getTime() - timing.startedAt.getTime(),
+    metrics: headlineMetrics(metrics),
+    rowErrors,
+  };
+  await writeFileAtomic(
+    path.join(folder, 'manifest.json'),
+    `${JSON.stringify(manifest, null, 2)}\n`,
+  );
+
+  return { manifest, summary: summaryOf(manifest, 'executed', job.reasons) };
+}
+
+/** A run summary from its manifest, for a run just executed or found cached. */
+export function summaryOf(
+  manifest: RunManifest,
+  status: 'executed' | 'cached',
+  reasons: readonly string[],
+): RunSummary {
+  return {
+    id: manifest.id,
+    stage: manifest.stage,
+    variant: manifest.variant,
+    status: manifest.status === 'failed' ? 'failed' : status,
+    reasons,
+    rows: manifest.rows.total,
+    rowsFailed: manifest.rows.failed + manifest.rows.skipped,
+    rowsCached: status === 'cached' ? manifest.rows.total : manifest.rows.cached,
+    calls: status === 'cached' ? 0 : manifest.calls.sent,
+    cachedCalls: status === 'cached' ? 0 : manifest.calls.cached,
+    tokens: status === 'cached' ? { prompt: 0, completion: 0, total: 0 } : manifest.tokens,
+    durationMs: status === 'cached' ? 0 : manifest.durationMs,
+    metrics: manifest.metrics,
+    errors: manifest.rowErrors.map((error) => ({
+      row: error.row,
+      error: error.error,
+      ...(error.node ? { node: error.node } : {}),
+    })),
+  };
+}
+
+/** The numbers at the top level of a run's metrics: what a build prints and compare ranks by. */
+function headlineMetrics(metrics: unknown): Record<string, number> {
+  const headline: Record<string, number> = {};
+  if (metrics === null || typeof metrics !== 'object' || Array.isArray(metrics)) return headline;
+  for (const [name, value] of Object.entries(metrics)) {
+    if (typeof value === 'number' && Number.isFinite(value)) headline[name] = value;
+  }
+  return headline;
+}
+
+function addTokens(total: { prompt: number; completion: number; total: number }, call: CallRecord) {
+  if (call.usage === undefined) return;
+  total.prompt += call.usage.prompt_tokens;
+  total.completion += call.usage.completion_tokens;
+  total.total += call.usage.total_tokens;
+}
+
+export type { TokenCounts };

@@ -1,0 +1,121 @@
+import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { CACHE_FORMAT_VERSION } from '../fingerprint/cache-format.js';
+import { hashValue, type ContentHash } from '../fingerprint/hash.js';
+import {
+  fingerprintSettings,
+  type ConnectionIdentity,
+  type RunFingerprint,
+} from '../fingerprint/run-fingerprint.js';
+import { inputsForCacheKey } from '../flow/flow-inputs.js';
+import { referencesIn, resolveExpression, followPath } from '../flow/references.js';
+import type { PlannedRun } from '../plan/planned-run.js';
+import { resolveRunDefinition, type RunDefinition } from '../plan/run-definition.js';
+import type { RunId } from '../plan/run-id.js';
+import { ok, type Result } from '../util/result.js';
+import type { BuildContext, LoadedDataset } from './build-context.js';
+
+export interface FingerprintedRun {
+  readonly definition: RunDefinition;
+  readonly fingerprint: RunFingerprint;
+  readonly hash: ContentHash;
+  readonly dataset: LoadedDataset;
+}
+
+/**
+ * Computes a run's fingerprint. `lineage` must hold the fingerprint hash of every run in the
+ * run's lineage: a run is as fresh as the runs it reads, so any change upstream reaches it.
+ */
+export async function fingerprintRun(
+  context: BuildContext,
+  run: PlannedRun,
+  lineage: ReadonlyMap<RunId, ContentHash>,
+): Promise<Result<FingerprintedRun, Diagnostic[]>> {
+  const experiment = context.project.experiment;
+  const definition = resolveRunDefinition(experiment, run, context.connectionOverride);
+
+  const dataset = await context.dataset(run.dataset);
+  if (!dataset.ok) return dataset;
+  const datasetConfig = experiment.datasets[run.dataset];
+  if (datasetConfig === undefined) throw new Error(`internal error: dataset ${run.dataset}`);
+
+  const allFiles = await context.flowFileHashes(run.flow.dir);
+  const unused = new Set(definition.unusedTemplates.map((file) => `${run.flow.dir}/${file}`));
+  const files: Record<string, ContentHash> = {};
+  for (const [file, hash] of Object.entries(allFiles)) {
+    if (!unused.has(file)) files[file] = hash;
+  }
+
+  const connections: Record<string, ConnectionIdentity> = {};
+  for (const node of definition.nodes) {
+    if (node.type === 'llm' && node.connection in experiment.connections) {
+      connections[node.connection] = await context.connectionIdentity(node.connection);
+    }
+  }
+
+  const upstream: Record<string, { run: RunId; fingerprint: ContentHash }> = {};
+  for (const [stage, id] of Object.entries(run.lineage)) {
+    const fingerprint = lineage.get(id);
+    if (fingerprint === undefined) throw new Error(`internal error: ${id} has no fingerprint`);
+    upstream[stage] = { run: id, fingerprint };
+  }
+
+  const imageFiles = await referencedImagesHash(context, run, dataset.value);
+  const fingerprint: RunFingerprint = {
+    version: CACHE_FORMAT_VERSION,
+    stage: run.stage.name,
+    variant: run.variant?.id ?? null,
+    nodeVariants: definition.nodeVariants,
+    files,
+    inputs: run.stage.inputs,
+    settings: fingerprintSettings(definition),
+    connections,
+    data: {
+      dataset: run.dataset,
+      path: datasetConfig.path,
+      hash: dataset.value.contentHash,
+      ...(imageFiles ? { images: imageFiles } : {}),
+    },
+    upstream,
+  };
+  return ok({ definition, fingerprint, hash: hashValue(fingerprint), dataset: dataset.value });
+}
+
+/**
+ * Local image files that the rows' `image` inputs point at are data too: replacing one must
+ * make the run stale even though the dataset file did not change.
+ */
+async function referencedImagesHash(
+  context: BuildContext,
+  run: PlannedRun,
+  dataset: LoadedDataset,
+): Promise<ContentHash | undefined> {
+  const expressions = Object.values(run.flow.inputs)
+    .filter((input) => input.type === 'image')
+    .map((input) => run.stage.inputs[input.name])
+    .filter((expression) => expression !== undefined)
+    .filter((expression) =>
+      referencesIn(expression).every((reference) => reference.scope === 'data'),
+    );
+  if (expressions.length === 0) return undefined;
+
+  const images: unknown[] = [];
+  for (const row of dataset.rows) {
+    for (const expression of expressions) {
+      try {
+        const value = resolveExpression(expression, (reference) =>
+          followPath(row.data, reference.path),
+        );
+        images.push(toImageRefs(value));
+      } catch {
+        images.push(null);
+      }
+    }
+  }
+  return hashValue(await inputsForCacheKey(context.root, images));
+}
+
+function toImageRefs(value: unknown): unknown {
+  if (typeof value === 'string') return { kind: 'image', source: value };
+  if (Array.isArray(value)) return value.map(toImageRefs);
+  return value;
+}

@@ -1,0 +1,6 @@
+/**
+ * Bumped whenever the meaning of anything kwgraph stores changes (fingerprint fields, cache key
+ * recipes, output layout). It is part of every fingerprint and cache key, so an upgrade never
+ * serves a result computed under the old rules.
+ */
+export const CACHE_FORMAT_VERSION = 1;

@@ -1,0 +1,53 @@
+import type { ResolvedNode } from '../plan/run-definition.js';
+import { executeNode, type NodeRuntime } from './execute-node.js';
+import { nodeLookup, resolveInputs, type CallRecord } from './execute-flow-row.js';
+import { nodesInDependencyOrder } from './node-order.js';
+
+/** A successful row as aggregation sees it. */
+export interface AggregationRow {
+  readonly inputs: Readonly<Record<string, unknown>>;
+  readonly nodes: Readonly<Record<string, unknown>>;
+}
+
+/**
+ * Runs the aggregation nodes of a flow once over a run's successful rows. An input that refers
+ * to row-level values (`${inputs.x}`, `${score_row.output}`) becomes the list of those values,
+ * one per row in row order; a reference to another aggregation node is its single output.
+ * Returns the run's metrics: the one aggregation node's output, or each node's output by name.
+ */
+export async function executeAggregation(
+  nodes: readonly ResolvedNode[],
+  rows: readonly AggregationRow[],
+  runtime: NodeRuntime,
+): Promise<{ metrics: unknown; calls: CallRecord[] }> {
+  const aggregationNodes = nodes.filter((node) => node.aggregation);
+  const calls: CallRecord[] = [];
+  if (aggregationNodes.length === 0) return { metrics: undefined, calls };
+
+  const aggregated: Record<string, unknown> = {};
+  for (const node of nodesInDependencyOrder(aggregationNodes)) {
+    const inputs: Record<string, unknown> = {};
+    for (const [name, expression] of Object.entries(node.inputs)) {
+      const refersToAggregation =
+        typeof expression === 'string' &&
+        aggregationNodes.some((other) => expression.includes(`\${${other.name}.`));
+      inputs[name] = refersToAggregation
+        ? resolveInputs({ [name]: expression }, nodeLookup({}, aggregated))[name]
+        : rows.map(
+            (row) => resolveInputs({ [name]: expression }, nodeLookup(row.inputs, row.nodes))[name],
+          );
+    }
+    aggregated[node.name] = await executeNode(node, inputs, runtime, (call) =>
+      calls.push({
+        node: node.name,
+        key: call.key,
+        cached: call.cached,
+        ...(call.usage ? { usage: call.usage } : {}),
+      }),
+    );
+  }
+
+  const metrics =
+    aggregationNodes.length === 1 ? aggregated[aggregationNodes[0]?.name ?? ''] : aggregated;
+  return { metrics, calls };
+}

@@ -1,0 +1,148 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+
+import type { CallCache, CallOutcome } from '../cache/call-cache.js';
+import type { ResolvedNode } from '../plan/run-definition.js';
+import { isImageRef, type ChatRequest, type ImageRef } from '../models/chat.js';
+import type { ChatModel } from '../models/chat-model.js';
+import { encodeImage } from '../models/encode-image.js';
+import { renderChatTemplate, renderPromptTemplate } from '../templates/chat-template.js';
+import { exportedFunction, importUserModule } from '../util/import-module.js';
+import { assertNever } from '../util/result.js';
+
+/** What nodes need from the build around them. */
+export interface NodeRuntime {
+  readonly root: string;
+  /** The flow folder, relative to the root. */
+  readonly flowDir: string;
+  readonly models: ReadonlyMap<string, ChatModel>;
+  readonly calls: CallCache;
+  /** Longest side of a local image sent to a model. */
+  readonly imageMaxSide: number;
+}
+
+/** A node failed for this row; the message says why in the user's terms. */
+export class NodeError extends Error {}
+
+/** Runs one node on resolved inputs and returns its output; LLM calls are reported to `onCall`. */
+export async function executeNode(
+  node: ResolvedNode,
+  inputs: Record<string, unknown>,
+  runtime: NodeRuntime,
+  onCall: (call: CallOutcome) => void,
+): Promise<unknown> {
+  switch (node.type) {
+    case 'code':
+      return executeCodeNode(node, inputs, runtime);
+    case 'prompt': {
+      const file = path.posix.join(runtime.flowDir, node.template);
+      const rendered = renderPromptTemplate(await readTemplate(runtime.root, file), file, inputs);
+      if (!rendered.ok) throw new NodeError(templateMessage(rendered.error));
+      return rendered.value;
+    }
+    case 'llm':
+      return executeLlmNode(node, inputs, runtime, onCall);
+    default:
+      return assertNever(node, 'node');
+  }
+}
+
+async function executeCodeNode(
+  node: Extract<ResolvedNode, { type: 'code' }>,
+  inputs: Record<string, unknown>,
+  runtime: NodeRuntime,
+): Promise<unknown> {
+  const file = path.join(runtime.root, runtime.flowDir, node.module);
+  const module = await importUserModule(file);
+  const fn = exportedFunction(module, node.function);
+  if (fn === undefined) {
+    throw new NodeError(
+      `${path.posix.join(runtime.flowDir, node.module)} has no exported function "${node.function}"`,
+    );
+  }
+  const output = await fn(inputs);
+  // Outputs are stored as JSON: a value that does not survive the trip is refused now, not
+  // silently changed when it is read back from the cache.
+  return output === undefined ? null : JSON.parse(JSON.stringify(output));
+}
+
+async function executeLlmNode(
+  node: Extract<ResolvedNode, { type: 'llm' }>,
+  inputs: Record<string, unknown>,
+  runtime: NodeRuntime,
+  onCall: (call: CallOutcome) => void,
+): Promise<string> {
+  const model = runtime.models.get(node.connection);
+  if (model === undefined) throw new NodeError(`connection "${node.connection}" is not available`);
+
+  const images: ImageRef[] = [];
+  const variables: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(inputs)) {
+    const found = collectImages(value);
+    images.push(...found);
+    // A template that prints an image input sees its source, not an object.
+    variables[name] = replaceImages(value);
+  }
+
+  const encoded: ImageRef[] = [];
+  for (const image of images) {
+    const url = await encodeImage(image, { root: runtime.root, maxSide: runtime.imageMaxSide });
+    if (!url.ok) throw new NodeError(url.error);
+    encoded.push({ kind: 'image', source: url.value });
+  }
+
+  const file = path.posix.join(runtime.flowDir, node.template);
+  const messages = renderChatTemplate(await readTemplate(runtime.root, file), file, variables, {
+    images: encoded,
+    ...(node.parameters.detail ? { detail: node.parameters.detail } : {}),
+  });
+  if (!messages.ok) throw new NodeError(templateMessage(messages.error));
+
+  const { model: modelName, detail: _detail, response_format, ...parameters } = node.parameters;
+  const chosenModel = modelName ?? model.defaultModel;
+  if (chosenModel === undefined) {
+    throw new NodeError(
+      `no model named for llm node "${node.name}": set model in the node, the stage settings or the connection`,
+    );
+  }
+  const request: ChatRequest = {
+    model: chosenModel,
+    messages: messages.value,
+    ...parameters,
+    ...(response_format ? { response_format: { type: response_format } } : {}),
+  };
+
+  const outcome = await runtime.calls.call(model, request);
+  onCall(outcome);
+  return outcome.content;
+}
+
+function collectImages(value: unknown): ImageRef[] {
+  if (isImageRef(value)) return [value];
+  if (Array.isArray(value)) return value.flatMap(collectImages);
+  return [];
+}
+
+function replaceImages(value: unknown): unknown {
+  if (isImageRef(value)) return value.source;
+  if (Array.isArray(value)) return value.map(replaceImages);
+  return value;
+}
+
+const templates = new Map<string, Promise<string>>();
+
+function readTemplate(root: string, file: string): Promise<string> {
+  const absolute = path.join(root, file);
+  let source = templates.get(absolute);
+  if (source === undefined) {
+    source = readFile(absolute, 'utf8');
+    templates.set(absolute, source);
+  }
+  return source;
+}
+
+function templateMessage(error: { file: string; line?: number; column?: number; message: string }) {
+  const where =
+    error.line === undefined ? error.file : `${error.file}:${error.line}:${error.column ?? 1}`;
+  return `${where}: ${error.message}`;
+}

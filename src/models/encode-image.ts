@@ -1,0 +1,176 @@
+import { readFile, realpath, stat } from 'node:fs/promises';
+import path from 'node:path';
+
+import sharp from 'sharp';
+
+import { fail, ok, type Result } from '../util/result.js';
+import type { ImageRef } from './chat.js';
+
+export interface EncodeImageOptions {
+  /** The project folder: local image paths are relative to it and must stay inside it. */
+  readonly root: string;
+  /** The longest side, in pixels, an image is sent with (default 1024). */
+  readonly maxSide?: number;
+}
+
+/** The longest side kept by default: what vision models tile at full detail without waste. */
+export const DEFAULT_MAX_SIDE = 1024;
+
+/**
+ * The URL an `image_url` part sends for `ref`.
+ *
+ * - http(s) and data URLs are returned unchanged (the model fetches or decodes them).
+ * - A local file becomes a data URL. An image larger than `maxSide` on either side is
+ *   downscaled to fit (aspect ratio kept), re-encoded as JPEG if it was a JPEG and as PNG
+ *   otherwise. A smaller image is sent byte for byte, so the request, and so the LLM-call
+ *   cache key, is exactly the file's content.
+ *
+ * Failures (a missing file, a file that is not an image, a path outside the project) are
+ * returned as messages naming the image's path.
+ */
+export async function encodeImage(
+  ref: ImageRef,
+  options: EncodeImageOptions,
+): Promise<Result<string, string>> {
+  if (/^(?:https?:|data:)/i.test(ref.source)) return ok(ref.source);
+
+  const maxSide = options.maxSide ?? DEFAULT_MAX_SIDE;
+  if (!Number.isInteger(maxSide) || maxSide < 1) {
+    return fail(`image ${ref.source}: the maximum side must be a positive whole number`);
+  }
+
+  const file = await resolveInside(options.root, ref.source);
+  if (!file.ok) return file;
+
+  let stats: { size: number; mtimeMs: number };
+  try {
+    stats = await stat(file.value);
+  } catch (error) {
+    return fail(`image ${ref.source}: ${describeFsError(error)}`);
+  }
+
+  // Keyed by what the file is now: an edited file (new size or mtime) is encoded again.
+  const key = JSON.stringify([file.value, stats.size, stats.mtimeMs, maxSide]);
+  return recall(key) ?? remember(key, encodeFile(file.value, ref.source, maxSide));
+}
+
+/**
+ * Encodings made in this process, oldest first. Every variant of a stage sends the same images,
+ * so each is read and resized once; promises are kept, so rows running concurrently share one
+ * encoding. Data URLs are large, so the least recently used are dropped beyond a budget.
+ */
+const encodings = new Map<string, { promise: Promise<Result<string, string>>; size: number }>();
+const ENCODINGS_BUDGET = 128 * 1024 * 1024;
+let encodingsSize = 0;
+
+function recall(key: string): Promise<Result<string, string>> | undefined {
+  const entry = encodings.get(key);
+  if (entry === undefined) return undefined;
+  encodings.delete(key);
+  encodings.set(key, entry);
+  return entry.promise;
+}
+
+function remember(
+  key: string,
+  promise: Promise<Result<string, string>>,
+): Promise<Result<string, string>> {
+  const entry = { promise, size: 0 };
+  encodings.set(key, entry);
+
+  void promise.then((result) => {
+    if (encodings.get(key) !== entry) return;
+    entry.size = result.ok ? result.value.length : 0;
+    encodingsSize += entry.size;
+    for (const [oldKey, old] of encodings) {
+      if (encodingsSize <= ENCODINGS_BUDGET) break;
+      encodings.delete(oldKey);
+      encodingsSize -= old.size;
+    }
+  });
+  return promise;
+}
+
+/** Formats models accept as they are; any other image is converted to PNG. */
+const SENDABLE: Readonly<Record<string, string>> = {
+  jpeg: 'image/jpeg',
+  png: 'image/png',
+  webp: 'image/webp',
+  gif: 'image/gif',
+};
+
+async function encodeFile(
+  file: string,
+  shown: string,
+  maxSide: number,
+): Promise<Result<string, string>> {
+  let bytes: Buffer;
+  try {
+    bytes = await readFile(file);
+  } catch (error) {
+    return fail(`image ${shown}: ${describeFsError(error)}`);
+  }
+
+  try {
+    const metadata = await sharp(bytes).metadata();
+    // The size as displayed: a phone photo stored sideways has its EXIF orientation applied.
+    const { width, height } = metadata.autoOrient;
+    const mime = SENDABLE[metadata.format];
+    if (mime !== undefined && Math.max(width, height) <= maxSide) {
+      return ok(dataUrl(mime, bytes));
+    }
+
+    const isJpeg = metadata.format === 'jpeg';
+    const resized = sharp(bytes)
+      .autoOrient()
+      .resize({ width: maxSide, height: maxSide, fit: 'inside', withoutEnlargement: true });
+    const output = await (isJpeg ? resized.jpeg() : resized.png()).toBuffer();
+    return ok(dataUrl(isJpeg ? 'image/jpeg' : 'image/png', output));
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    return fail(`image ${shown}: not a readable image (${reason})`);
+  }
+}
+
+function dataUrl(mime: string, bytes: Buffer): string {
+  return `data:${mime};base64,${bytes.toString('base64')}`;
+}
+
+/**
+ * The real path of `source` under `root`. The path is checked as written and again after
+ * symbolic links are followed, so neither `../x.png` nor a link inside the project can hand
+ * out a file outside it.
+ */
+async function resolveInside(root: string, source: string): Promise<Result<string, string>> {
+  const outside = fail(`image ${source}: the path leads outside the project folder`);
+  const absolute = path.resolve(root, source);
+  if (!isInside(path.resolve(root), absolute)) return outside;
+
+  let realRoot: string;
+  let realFile: string;
+  try {
+    realRoot = await realpath(root);
+    realFile = await realpath(absolute);
+  } catch (error) {
+    return fail(`image ${source}: ${describeFsError(error)}`);
+  }
+  return isInside(realRoot, realFile) ? ok(realFile) : outside;
+}
+
+function isInside(folder: string, file: string): boolean {
+  const relative = path.relative(folder, file);
+  return (
+    relative !== '' &&
+    relative !== '..' &&
+    !relative.startsWith(`..${path.sep}`) &&
+    !path.isAbsolute(relative)
+  );
+}
+
+function describeFsError(error: unknown): string {
+  const code = (error as { code?: unknown } | null)?.code;
+  if (code === 'ENOENT') return 'file not found';
+  if (code === 'EISDIR') return 'is a folder, not a file';
+  if (code === 'EACCES') return 'permission denied';
+  return error instanceof Error ? error.message : String(error);
+}
