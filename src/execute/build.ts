@@ -1,6 +1,7 @@
 import { CallCache } from '../cache/call-cache.js';
 import { DEFAULT_CACHE_URL, openCacheStores } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { ContentHash } from '../fingerprint/hash.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
 import { referencesIn } from '../flow/references.js';
@@ -12,7 +13,6 @@ import { readOutputs } from '../runs/run-folder.js';
 import type { OutputLine, RunManifest } from '../runs/run-manifest.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { assessRun } from './assess-run.js';
-import { dedupe } from './status.js';
 import type { BuildContext } from './build-context.js';
 import { executeRun, summaryOf, type UpstreamOutputs } from './execute-run.js';
 
@@ -147,7 +147,7 @@ export async function runBuild(
     await stores.close();
   }
 
-  if (diagnostics.length > 0) return fail(dedupe(diagnostics));
+  if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
   const runs = context.selected.flatMap((run) => summaries.get(run.id) ?? []);
   return ok({
     runs,

@@ -1,4 +1,5 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { ContentHash } from '../fingerprint/hash.js';
 import type { RunId } from '../plan/run-id.js';
 import { fail, ok, type Result } from '../util/result.js';
@@ -41,16 +42,6 @@ export async function computeStatus(
     });
   }
 
-  if (diagnostics.length > 0) return fail(dedupe(diagnostics));
+  if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
   return ok(statuses);
-}
-
-export function dedupe(diagnostics: readonly Diagnostic[]): Diagnostic[] {
-  const seen = new Set<string>();
-  return diagnostics.filter((diagnostic) => {
-    const key = JSON.stringify(diagnostic);
-    if (seen.has(key)) return false;
-    seen.add(key);
-    return true;
-  });
 }

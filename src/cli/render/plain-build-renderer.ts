@@ -19,16 +19,8 @@ export function plainBuildRenderer(
         return;
       case 'run-finish':
         write(finishLine(event.summary, style));
-        for (const error of event.summary.errors.slice(0, 5)) {
-          write(
-            `          ${style.red('✗')} row ${error.row}${error.node ? ` (${error.node})` : ''}: ${error.error}`,
-          );
-        }
-        if (event.summary.errors.length > 5) {
-          write(
-            `          … and ${event.summary.errors.length - 5} more (see the run's manifest.json)`,
-          );
-        }
+        for (const line of errorLines(event.summary.errors))
+          write(`          ${style.red('✗')} ${line}`);
         return;
       case 'run-skip':
         write(`${style.yellow('skip  ')}  ${event.run}  ${style.dim(event.reason)}`);
@@ -41,6 +33,35 @@ export function plainBuildRenderer(
         return;
     }
   };
+}
+
+/**
+ * Row errors grouped by node and message, most frequent first: a run whose 10,000 rows fail
+ * for one reason prints one line, not 10,000.
+ */
+function errorLines(errors: RunSummary['errors'], most = 5): string[] {
+  const groups = new Map<string, { node?: string; error: string; rows: string[] }>();
+  for (const error of errors) {
+    const key = `${error.node ?? ''}\u0000${error.error}`;
+    const group = groups.get(key) ?? {
+      ...(error.node ? { node: error.node } : {}),
+      error: error.error,
+      rows: [],
+    };
+    group.rows.push(error.row);
+    groups.set(key, group);
+  }
+  const sorted = [...groups.values()].sort((a, b) => b.rows.length - a.rows.length);
+  const lines = sorted.slice(0, most).map((group) => {
+    const rows =
+      group.rows.length === 1
+        ? `row ${group.rows[0]}`
+        : `${plural(group.rows.length, 'row')} (${group.rows.slice(0, 3).join(', ')}${group.rows.length > 3 ? ', …' : ''})`;
+    return `${rows}${group.node ? ` in ${group.node}` : ''}: ${group.error}`;
+  });
+  if (sorted.length > most)
+    lines.push(`… and ${sorted.length - most} more kinds of error (see the run's manifest.json)`);
+  return lines;
 }
 
 function finishLine(summary: RunSummary, style: ReturnType<typeof styles>): string {
