@@ -38,7 +38,7 @@ const MODEL_PARAMETER_KEYS = [
 ] as const satisfies readonly (keyof ModelParameters)[];
 
 /**
- * Resolves a run's nodes. Precedence for model parameters: `defaults` < the node's own values <
+ * Resolves a run's nodes. Precedence for model parameters and the connection: `defaults` < the node's own values <
  * stage `settings` < variant `settings` < `connectionOverride`: the flow's author knows better
  * than a global default, and the experiment's stage and variant settings are the knobs a user
  * turns on purpose.
