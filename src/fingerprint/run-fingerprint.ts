@@ -113,8 +113,10 @@ function distinct(values: readonly string[]): string[] {
 export function fingerprintSettings(definition: RunDefinition): Record<string, JsonValue> {
   const settings: Record<string, JsonValue> = {};
   for (const [key, value] of Object.entries(definition.settings)) {
-    // Concurrency changes how fast a run goes, never what it computes.
-    if (key === 'concurrency' || value === undefined) continue;
+    // Concurrency changes how fast a run goes, never what it computes. The connection a run
+    // uses is recorded per llm node below (after `--connection`), and only there: the setting
+    // itself is moot when overridden, and would make the same calls look like a change.
+    if (key === 'concurrency' || key === 'connection' || value === undefined) continue;
     settings[key] = value as JsonValue;
   }
   for (const node of definition.nodes) {
