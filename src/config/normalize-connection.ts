@@ -45,8 +45,9 @@ export function normalizeConnection(
 ): { connection: ConnectionConfig; diagnostics: Diagnostic[] } {
   const at: YamlPath = ['connections', name];
   const position = source.locate(at, { key: true }).position;
-  if (raw.kind === 'module')
+  if (raw.kind === 'module') {
     return { connection: moduleConnection(name, raw, position, moduleRelative), diagnostics: [] };
+  }
 
   const diagnostics: Diagnostic[] = [];
   const options: RemoteConnectionOptions = compact({
@@ -64,13 +65,19 @@ export function normalizeConnection(
   const entryPath = (index: number): YamlPath =>
     raw.endpoints === undefined ? at : [...at, 'endpoints', index];
 
+  // Values written on the connection are checked once, however many endpoints inherit them.
+  if (raw.kind === 'openai' && raw.base_url !== undefined) checkUrl(raw.base_url, at, 'base_url');
+  if (raw.kind === 'azure_openai' && raw.endpoint !== undefined) {
+    checkUrl(raw.endpoint, at, 'endpoint');
+  }
+
   if (raw.kind === 'openai') {
     const entries: NonNullable<RawOpenAi['endpoints']> = raw.endpoints ?? [{}];
     const endpoints = entries.map((entry, index): OpenAiEndpointConfig => {
       const path = entryPath(index);
       const baseUrl = entry.base_url ?? raw.base_url;
-      const host =
-        baseUrl === undefined ? hostOf(OPENAI_API_URL) : checkUrl(baseUrl, path, 'base_url');
+      const host = hostOf(baseUrl ?? OPENAI_API_URL);
+      if (entry.base_url !== undefined) checkUrl(entry.base_url, path, 'base_url');
       return compact({
         name: entry.name ?? host ?? name,
         base_url: baseUrl,
@@ -107,7 +114,8 @@ export function normalizeConnection(
       );
       return [];
     }
-    const host = checkUrl(endpoint, path, 'endpoint');
+    const host = hostOf(endpoint);
+    if (entry.endpoint !== undefined) checkUrl(entry.endpoint, path, 'endpoint');
     const deployment = entry.deployment ?? raw.deployment;
     return [
       compact({
@@ -128,10 +136,9 @@ export function normalizeConnection(
     diagnostics,
   };
 
-  /** The URL's host, or undefined (with a diagnostic) when it is not an http(s) URL. */
-  function checkUrl(written: string, path: YamlPath, key: string): string | undefined {
-    const host = hostOf(written);
-    if (host === undefined) {
+  /** Reports a value of `key` that is not an http(s) URL. */
+  function checkUrl(written: string, path: YamlPath, key: string): void {
+    if (hostOf(written) === undefined) {
       diagnostics.push(
         source.diagnostic([...path, key], `\`${key}\` must be an http(s) URL, not "${written}"`, {
           hint:
@@ -141,7 +148,6 @@ export function normalizeConnection(
         }),
       );
     }
-    return host;
   }
 }
 

@@ -17,7 +17,10 @@ export type ConnectionIdentity =
   | { readonly kind: 'module'; readonly module: string; readonly moduleHash: ContentHash }
   | {
       readonly kind: 'openai';
-      /** Distinct base URLs of the endpoints, sorted. */
+      /**
+       * Distinct base URLs of the endpoints, sorted. NOTE: an endpoint added on a new URL
+       * therefore starts a new cache for the connection.
+       */
       readonly servers: readonly string[];
       readonly modelAliases?: Readonly<Record<string, string>>;
     }

@@ -41,6 +41,8 @@ export function openAiEndpoint(
 
   return {
     name: endpoint.name,
+    // NOTE: requests carry `max_tokens`; models that take only `max_completion_tokens`
+    // (OpenAI's reasoning models) refuse them.
     async send(request) {
       const completion = await client.chat.completions.create({
         ...(request as unknown as OpenAI.Chat.ChatCompletionCreateParamsNonStreaming),

@@ -37,6 +37,8 @@ export const DEFAULT_ENDPOINT_CONCURRENCY = 16;
  *   burst. Tokens are reserved from an estimate when a request starts and settled against the
  *   usage the server reports.
  * - A 429 pauses the endpoint for the server's Retry-After (or a backoff when it sends none).
+ *
+ * NOTE: the counts live in this process; two builds at once each spend an endpoint's budget.
  */
 export class LocalRateLimiter implements RateLimiter {
   private readonly maxConcurrency: number;

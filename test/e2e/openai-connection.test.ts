@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -340,7 +340,7 @@ describe('an openai connection', () => {
 });
 
 describe('an azure_openai connection', () => {
-  it('calls the deployment path with the API version and the key in api-key', async () => {
+  it('calls the deployment path with the API version and the key (from .env) in api-key', async () => {
     const { dir, cleanup } = await remoteProject({
       connections: `  remote:
     kind: azure_openai
@@ -351,8 +351,9 @@ describe('an azure_openai connection', () => {
       products: products(2),
     });
     try {
+      await writeFile(path.join(dir, '.env'), `TEST_API_KEY=${KEY}\n`);
       const from = server.requests.length;
-      const result = await cli(dir, ['build']);
+      const result = await cli(dir, ['build'], { TEST_API_KEY: undefined });
       expectBuilt(result);
       const sent = server.requests.slice(from);
       expect(sent).toHaveLength(2);
