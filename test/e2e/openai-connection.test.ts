@@ -45,13 +45,17 @@ function expectBuilt(result: CliResult, code = 0): void {
   expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(code);
 }
 
-const REMOTE = `  remote:
+/** The connection under test; short waits keep the tests quick. */
+function remote(timeoutSeconds = 10): string {
+  return `  remote:
     kind: openai
     base_url: \${TEST_BASE_URL}
     api_key_env: TEST_API_KEY
-    timeout_seconds: 0.5
+    timeout_seconds: ${timeoutSeconds}
     backoff_seconds: 0.2
     pricing: { gpt-4o-mini: { input: 0.15, output: 0.6 } }`;
+}
+const REMOTE = remote();
 
 /** Requests that arrived after `from` and carry `text`. */
 function requestsFor(from: number, text: string): RecordedRequest[] {
@@ -147,7 +151,7 @@ describe('an openai connection', () => {
 
   it('retries 429s, 500s, dropped connections and slow answers, honouring the waits', async () => {
     const { dir: faulty, cleanup: done } = await remoteProject({
-      connections: REMOTE,
+      connections: remote(1),
       products: products(5),
       concurrency: 1,
     });
@@ -163,20 +167,20 @@ describe('an openai connection', () => {
         only('product 3 kettle'),
       );
       server.inject({ kind: 'drop' }, only('product 4 scarf'));
-      server.inject({ kind: 'slow', delayMs: 2_000 }, only('product 5 chair'));
+      server.inject({ kind: 'slow', delayMs: 3_000 }, only('product 5 chair'));
 
       const result = await cli(faulty, ['build']);
       expectBuilt(result);
 
       // Each faulted call was sent twice, the same request both times, and the second time no
       // sooner than the wait the first one asked for: Retry-After, retry-after-ms, a backoff
-      // of at least half of backoff_seconds, and the timeout plus a backoff.
+      // of at least half of backoff_seconds, and the 1 s timeout plus a backoff.
       const minimumWait: [string, string, number][] = [
         ['product 1 mug', '429', 1_000],
         ['product 2 lamp', '429', 300],
         ['product 3 kettle', '500', 100],
         ['product 4 scarf', 'dropped', 100],
-        ['product 5 chair', 'slow', 500 + 100],
+        ['product 5 chair', 'slow', 1_000 + 100],
       ];
       for (const [text, outcome, wait] of minimumWait) {
         const attempts = requestsFor(from, text);
