@@ -12,6 +12,8 @@ export interface CachedCall {
   readonly response: ChatResponse;
   readonly latencyMs: number;
   readonly connection: string;
+  /** The endpoint that answered (absent in entries written before endpoints were recorded). */
+  readonly endpoint?: string;
   readonly createdAt: string;
 }
 
@@ -22,6 +24,13 @@ export interface CallOutcome {
   readonly usage: ChatUsage | undefined;
   /** True when the answer came from the cache (or from an identical call in flight). */
   readonly cached: boolean;
+  /** The model the request named. */
+  readonly model: string;
+  /** The endpoint that answered, and how long the request took, when it was sent. */
+  readonly endpoint: string;
+  readonly latencyMs: number;
+  /** Requests sent beyond the first for this call in this build (0 when cached). */
+  readonly retries: number;
 }
 
 /**
@@ -30,7 +39,7 @@ export interface CallOutcome {
  * call is never stored, so the next build retries it.
  */
 export class CallCache {
-  private readonly inFlight = new Map<CallKey, Promise<CachedCall>>();
+  private readonly inFlight = new Map<CallKey, Promise<{ entry: CachedCall; retries: number }>>();
 
   constructor(
     private readonly store: Keyv,
@@ -42,41 +51,56 @@ export class CallCache {
 
     if (this.useCache) {
       const stored = (await this.store.get(key)) as CachedCall | undefined;
-      if (stored !== undefined) return outcome(key, stored, true);
+      if (stored !== undefined) return outcome(key, request, stored, true, 0);
     }
 
     const pending = this.inFlight.get(key);
-    if (pending !== undefined) return outcome(key, await pending, true);
+    if (pending !== undefined) return outcome(key, request, (await pending).entry, true, 0);
 
     const sending = this.send(model, request, key);
     this.inFlight.set(key, sending);
     try {
-      return outcome(key, await sending, false);
+      const sent = await sending;
+      return outcome(key, request, sent.entry, false, sent.retries);
     } finally {
       this.inFlight.delete(key);
     }
   }
 
-  private async send(model: ChatModel, request: ChatRequest, key: CallKey): Promise<CachedCall> {
-    const started = performance.now();
-    const response = await model.complete(request);
+  private async send(
+    model: ChatModel,
+    request: ChatRequest,
+    key: CallKey,
+  ): Promise<{ entry: CachedCall; retries: number }> {
+    const answer = await model.complete(request);
     const entry: CachedCall = {
       request: summariseRequest(request),
-      response,
-      latencyMs: Math.round(performance.now() - started),
+      response: answer.response,
+      latencyMs: answer.latencyMs,
       connection: model.name,
+      endpoint: answer.endpoint,
       createdAt: new Date().toISOString(),
     };
     await this.store.set(key, entry);
-    return entry;
+    return { entry, retries: answer.retries };
   }
 }
 
-function outcome(key: CallKey, entry: CachedCall, cached: boolean): CallOutcome {
+function outcome(
+  key: CallKey,
+  request: ChatRequest,
+  entry: CachedCall,
+  cached: boolean,
+  retries: number,
+): CallOutcome {
   return {
     key,
     content: entry.response.choices[0]?.message.content ?? '',
     usage: entry.response.usage,
     cached,
+    model: request.model,
+    endpoint: entry.endpoint ?? entry.connection,
+    latencyMs: entry.latencyMs,
+    retries,
   };
 }

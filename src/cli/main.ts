@@ -47,6 +47,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .command('status')
     .description('show which runs are stale and why, without running anything')
     .argument('[targets...]', 'run ids or stage names')
+    .option('--connection <name>', 'as `build --connection` (or KWGRAPH_CONNECTION)')
     .option('--json', 'print JSON', false)
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await statusCommand(targets, globals(command) as never);

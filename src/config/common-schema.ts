@@ -17,8 +17,11 @@ export const NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 /** Variant ids and connection names are never dotted into; `-` is allowed for readability. */
 export const ID_PATTERN = /^[A-Za-z0-9_][A-Za-z0-9_-]*$/;
 
-/** The names `${NAME}` interpolation accepts; also what `api_key_env` must look like. */
+/** The names `${NAME}` interpolation accepts. */
 export const ENV_NAME_PATTERN = /^[A-Z_][A-Z0-9_]*$/;
+
+/** `api_key_env`: an environment variable's name, or `none` for a server that takes no key. */
+export const API_KEY_ENV_PATTERN = /^(?:[A-Z_][A-Z0-9_]*|none)$/;
 
 export function nameSchema(what: string) {
   return z.string().regex(NAME_PATTERN, {

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 
 import {
-  ENV_NAME_PATTERN,
+  API_KEY_ENV_PATTERN,
   idSchema,
   jsonValueSchema,
   nameSchema,
@@ -24,22 +24,117 @@ const moduleConnectionSchema = z.strictObject({
   model: z.string().min(1).optional().describe('Model name used when no node or stage sets one'),
 });
 
+/** `api_key_env`: a variable's name, or `none` for a server that takes no key. */
+const apiKeyEnvSchema = z.string().regex(API_KEY_ENV_PATTERN, {
+  error:
+    'write the name of the environment variable holding the key, e.g. OPENAI_API_KEY ' +
+    '(or `none` for a server that needs no key)',
+});
+
+const limitsSchema = z
+  .strictObject({
+    concurrency: z
+      .int()
+      .positive()
+      .optional()
+      .describe('Requests in flight at once on one endpoint (default 16)'),
+    requests_per_minute: z.number().positive().optional(),
+    tokens_per_minute: z.number().positive().optional(),
+  })
+  .describe('Limits of each endpoint; a 429 answer lowers them for a while');
+
+const priceSchema = z
+  .strictObject({
+    input: z.number().min(0).describe('USD per 1M prompt tokens'),
+    output: z.number().min(0).describe('USD per 1M completion tokens'),
+  })
+  .describe('Prices in USD per 1M tokens');
+
+const pricingSchema = z
+  .union([priceSchema, z.record(z.string().min(1), priceSchema)])
+  .describe('`{ input, output }` for every model, or a price per model name');
+
+/** Options of the `openai` and `azure_openai` kinds besides where their endpoints are. */
+const remoteShape = {
+  model: z.string().min(1).optional().describe('Model name used when no node or stage sets one'),
+  model_aliases: z
+    .record(z.string().min(1), z.string().min(1))
+    .optional()
+    .describe('Model a node names → model this connection sends (e.g. for a local server)'),
+  timeout_seconds: z.number().positive().optional().describe('Per request; default 120'),
+  max_retries: z
+    .int()
+    .min(0)
+    .optional()
+    .describe('Retries of a call after a 429, 5xx, timeout or dropped connection; default 6'),
+  backoff_seconds: z
+    .number()
+    .positive()
+    .optional()
+    .describe('First wait before a retry (doubled each time, with jitter); default 1'),
+  balance: z
+    .enum(['least_busy', 'round_robin'])
+    .optional()
+    .describe('How calls are spread over the endpoints; default least_busy'),
+  limits: limitsSchema.optional(),
+  pricing: pricingSchema.optional(),
+};
+
+const openaiEndpointShape = {
+  base_url: z.string().min(1).optional().describe('Default https://api.openai.com/v1'),
+  api_key_env: apiKeyEnvSchema
+    .optional()
+    .describe('Environment variable holding the API key; default OPENAI_API_KEY'),
+};
+
+const azureEndpointShape = {
+  endpoint: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('The resource URL, e.g. https://my-resource.openai.azure.com'),
+  deployment: z
+    .string()
+    .min(1)
+    .optional()
+    .describe("The deployment's name; without one, the request's model names it"),
+  api_version: z.string().min(1).optional().describe('e.g. 2024-10-21'),
+  api_key_env: apiKeyEnvSchema
+    .optional()
+    .describe('Environment variable holding the API key; default AZURE_OPENAI_API_KEY'),
+};
+
+const endpointCommon = {
+  name: idSchema('endpoint name').optional().describe('Shown in accounting; default the host'),
+  limits: limitsSchema.optional(),
+};
+
 const openaiConnectionSchema = z.strictObject({
   kind: z.literal('openai'),
-  base_url: z.string().min(1).optional().describe('Default https://api.openai.com/v1'),
-  api_key_env: z
-    .string()
-    .regex(ENV_NAME_PATTERN, {
-      error: 'write the name of the environment variable holding the key, e.g. OPENAI_API_KEY',
-    })
+  ...openaiEndpointShape,
+  ...remoteShape,
+  endpoints: z
+    .array(z.strictObject({ ...endpointCommon, ...openaiEndpointShape }))
+    .min(1)
     .optional()
-    .describe('Name of the environment variable holding the API key; default OPENAI_API_KEY'),
-  model: z.string().min(1).optional().describe('Model name used when no node or stage sets one'),
+    .describe('Several endpoints; each entry overrides the values above'),
+});
+
+const azureConnectionSchema = z.strictObject({
+  kind: z.literal('azure_openai'),
+  ...azureEndpointShape,
+  ...remoteShape,
+  endpoints: z
+    .array(z.strictObject({ ...endpointCommon, ...azureEndpointShape }))
+    .min(1)
+    .optional()
+    .describe('Several endpoints (e.g. regional deployments); each overrides the values above'),
 });
 
 const connectionSchema = z.discriminatedUnion('kind', [
   moduleConnectionSchema,
   openaiConnectionSchema,
+  azureConnectionSchema,
 ]);
 
 /** `node.variant`, or just `variant` when the flow has one node with variants. */
@@ -91,5 +186,6 @@ export const experimentSchema = z
   .meta({ title: 'kwgraph experiment.yaml' });
 
 export type RawExperiment = z.infer<typeof experimentSchema>;
+export type RawConnection = z.infer<typeof connectionSchema>;
 export type RawStage = z.infer<typeof stageSchema>;
 export type RawVariant = z.infer<typeof variantSchema>;

@@ -2,6 +2,7 @@ import path from 'node:path';
 
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { RawExperiment, RawStage } from './experiment-schema.js';
+import { normalizeConnection } from './normalize-connection.js';
 import type { LoadedFlow } from './normalize-flow.js';
 import { compact, normalizeSettings } from './normalize-settings.js';
 import { resolveProjectPath } from './project-paths.js';
@@ -15,9 +16,6 @@ import type {
   StageSource,
 } from './types.js';
 import type { YamlSource } from './yaml-source.js';
-
-/** The environment variable an openai connection reads its key from when none is named. */
-export const DEFAULT_API_KEY_ENV = 'OPENAI_API_KEY';
 
 /**
  * Turns a schema-valid experiment.yaml into an ExperimentConfig. `flows` (keyed by folder) is
@@ -59,24 +57,9 @@ export function normalizeExperiment(
 
   const connections: Record<string, ConnectionConfig> = {};
   for (const [name, connection] of Object.entries(raw.connections ?? {})) {
-    const position = keyPosition('connections', name);
-    connections[name] =
-      connection.kind === 'module'
-        ? compact({
-            kind: 'module' as const,
-            name,
-            module: projectPath(connection.module),
-            model: connection.model,
-            position,
-          })
-        : compact({
-            kind: 'openai' as const,
-            name,
-            base_url: connection.base_url,
-            api_key_env: connection.api_key_env ?? DEFAULT_API_KEY_ENV,
-            model: connection.model,
-            position,
-          });
+    const normalized = normalizeConnection(name, connection, source, projectPath);
+    connections[name] = normalized.connection;
+    diagnostics.push(...normalized.diagnostics);
   }
 
   const stageEntries = Object.entries(raw.stages);

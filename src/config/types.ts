@@ -53,15 +53,74 @@ export type ConnectionConfig =
       readonly model?: string;
       readonly position: SourcePosition;
     }
-  | {
+  | RemoteConnectionConfig;
+
+/** An `openai` or `azure_openai` connection: one or more endpoints of one service. */
+export type RemoteConnectionConfig =
+  | (RemoteConnectionOptions & {
       readonly kind: 'openai';
-      readonly name: string;
-      readonly base_url?: string;
-      /** Name of the environment variable that holds the API key (never the key itself). */
-      readonly api_key_env: string;
-      readonly model?: string;
-      readonly position: SourcePosition;
-    };
+      readonly endpoints: readonly OpenAiEndpointConfig[];
+    })
+  | (RemoteConnectionOptions & {
+      readonly kind: 'azure_openai';
+      readonly endpoints: readonly AzureEndpointConfig[];
+    });
+
+export interface RemoteConnectionOptions {
+  readonly name: string;
+  readonly model?: string;
+  /** Model a node names → model sent to this connection. */
+  readonly modelAliases?: Readonly<Record<string, string>>;
+  readonly balance: 'least_busy' | 'round_robin';
+  /** Per request. */
+  readonly timeoutMs: number;
+  /** Retries of one call after a 429, a 5xx, a timeout or a dropped connection. */
+  readonly maxRetries: number;
+  /** The first wait before a retry; doubled each time, with jitter. */
+  readonly backoffMs: number;
+  readonly pricing?: Pricing;
+  readonly position: SourcePosition;
+}
+
+/** Limits of one endpoint; absent ones do not apply. */
+export interface EndpointLimits {
+  readonly concurrency?: number;
+  readonly requests_per_minute?: number;
+  readonly tokens_per_minute?: number;
+}
+
+interface EndpointBase {
+  /** Shown in accounting and errors: the `name` written, else the host. */
+  readonly name: string;
+  /** Environment variable holding the key; null for a server that takes none. */
+  readonly api_key_env: string | null;
+  readonly limits: EndpointLimits;
+  readonly position: SourcePosition;
+}
+
+export interface OpenAiEndpointConfig extends EndpointBase {
+  /** The OpenAI API (https://api.openai.com/v1) when absent. */
+  readonly base_url?: string;
+}
+
+export interface AzureEndpointConfig extends EndpointBase {
+  readonly endpoint: string;
+  /** Absent: the request's model names the deployment. */
+  readonly deployment?: string;
+  readonly api_version: string;
+}
+
+/** USD per 1M tokens. */
+export interface TokenPrice {
+  readonly input: number;
+  readonly output: number;
+}
+
+/** Prices of a connection: one for every model, and/or one per model name (which wins). */
+export interface Pricing {
+  readonly all?: TokenPrice;
+  readonly models: Readonly<Record<string, TokenPrice>>;
+}
 
 /** One variant of a stage: which flow node variant to use and which settings to override. */
 export interface VariantConfig {

@@ -24,6 +24,8 @@ export interface RunSummary {
   /** LLM requests answered from the call cache. */
   readonly cachedCalls: number;
   readonly tokens: TokenCounts;
+  /** Estimated cost in USD of the calls sent, when the config gives prices. */
+  readonly cost?: number;
   readonly durationMs: number;
   /** Top-level numeric metrics of the run's aggregation, if any. */
   readonly metrics: Readonly<Record<string, number>>;

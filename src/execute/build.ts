@@ -15,6 +15,8 @@ import { fail, ok, type Result } from '../util/result.js';
 import { assessRun } from './assess-run.js';
 import type { BuildContext } from './build-context.js';
 import { executeRun, summaryOf, type UpstreamOutputs } from './execute-run.js';
+import { openConnections } from './open-connections.js';
+import { callPricer } from './price-calls.js';
 
 export interface BuildOptions {
   /** Re-execute every selected run (rows and calls still come from the caches). */
@@ -47,9 +49,12 @@ export async function runBuild(
 ): Promise<Result<BuildReport, Diagnostic[]>> {
   const started = performance.now();
   const experiment = context.project.experiment;
+  const models = new Map<string, ChatModel>();
+  const opened = await openConnections(context, options.force, models);
+  if (!opened.ok) return opened;
+
   const stores = await openCacheStores(experiment.cache ?? DEFAULT_CACHE_URL, context.root);
   const calls = new CallCache(stores.calls);
-  const models = new Map<string, ChatModel>();
   const outputs = new Map<RunId, Promise<UpstreamOutputs>>();
   const diagnostics: Diagnostic[] = [];
   const summaries = new Map<RunId, RunSummary>();
@@ -122,6 +127,7 @@ export async function runBuild(
         upstream,
         concurrency:
           options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY,
+        priceCall: callPricer(experiment.connections, state.run.definition.nodes),
       },
       {
         root: context.root,

@@ -38,6 +38,8 @@ export interface RunJob {
   /** Outputs of every run in the lineage that the stage reads, by stage name. */
   readonly upstream: ReadonlyMap<string, UpstreamOutputs>;
   readonly concurrency: number;
+  /** Estimated cost in USD of a call, from the connections' prices; undefined when unpriced. */
+  readonly priceCall?: (call: CallRecord) => number | undefined;
 }
 
 /** What a row keeps in the row cache: enough to rebuild its output line and its trace. */
@@ -220,19 +222,43 @@ async function materialise(
   const traceLines: string[] = [];
   const rowErrors: RowError[] = [];
   const counts = { ok: 0, failed: 0, skipped: 0, cached: 0 };
-  const calls = { sent: 0, cached: 0 };
+  const calls = { sent: 0, cached: 0, retries: 0 };
   const tokens = { prompt: 0, completion: 0, total: 0 };
   const tokensUsed = { prompt: 0, completion: 0, total: 0 };
+  const cost = { sent: 0, used: 0, priced: false };
+  const endpoints = new Map<
+    string,
+    { calls: number; tokens: number; retries: number; latency: number }
+  >();
 
   const countCalls = (records: readonly CallRecord[], fromRowCache: boolean): void => {
     for (const call of records) {
       addTokens(tokensUsed, call);
-      if (fromRowCache) continue;
-      if (call.cached) calls.cached++;
-      else {
-        calls.sent++;
-        addTokens(tokens, call);
+      const price = job.priceCall?.(call);
+      if (price !== undefined) {
+        cost.priced = true;
+        cost.used += price;
       }
+      if (fromRowCache) continue;
+      if (call.cached) {
+        calls.cached++;
+        continue;
+      }
+      calls.sent++;
+      calls.retries += call.retries ?? 0;
+      addTokens(tokens, call);
+      if (price !== undefined) cost.sent += price;
+      const endpoint = endpoints.get(call.endpoint ?? '') ?? {
+        calls: 0,
+        tokens: 0,
+        retries: 0,
+        latency: 0,
+      };
+      endpoint.calls++;
+      endpoint.tokens += call.usage?.total_tokens ?? 0;
+      endpoint.retries += call.retries ?? 0;
+      endpoint.latency += call.latencyMs ?? 0;
+      endpoints.set(call.endpoint ?? '', endpoint);
     }
   };
 
@@ -303,6 +329,18 @@ async function materialise(
     calls,
     tokens,
     tokensUsed,
+    ...(cost.priced ? { cost: { sent: roundCost(cost.sent), used: roundCost(cost.used) } } : {}),
+    endpoints: Object.fromEntries(
+      [...endpoints].map(([name, use]) => [
+        name,
+        {
+          calls: use.calls,
+          tokens: use.tokens,
+          retries: use.retries,
+          meanLatencyMs: Math.round(use.latency / use.calls),
+        },
+      ]),
+    ),
     startedAt: timing.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - timing.startedAt.getTime(),
@@ -335,6 +373,7 @@ export function summaryOf(
     calls: status === 'cached' ? 0 : manifest.calls.sent,
     cachedCalls: status === 'cached' ? 0 : manifest.calls.cached,
     tokens: status === 'cached' ? { prompt: 0, completion: 0, total: 0 } : manifest.tokens,
+    ...(manifest.cost && status !== 'cached' ? { cost: manifest.cost.sent } : {}),
     durationMs: status === 'cached' ? 0 : manifest.durationMs,
     metrics: manifest.metrics,
     errors: manifest.rowErrors.map((error) => ({
@@ -353,6 +392,11 @@ function headlineMetrics(metrics: unknown): Record<string, number> {
     if (typeof value === 'number' && Number.isFinite(value)) headline[name] = value;
   }
   return headline;
+}
+
+/** Costs are estimates: a millionth of a dollar is plenty. */
+function roundCost(usd: number): number {
+  return Math.round(usd * 1_000_000) / 1_000_000;
 }
 
 function addTokens(total: { prompt: number; completion: number; total: number }, call: CallRecord) {

@@ -49,6 +49,8 @@ export function explainChanges(before: RunFingerprint, after: RunFingerprint): s
   for (const name of union(before.connections, after.connections)) {
     if (canonicalJson(before.connections[name]) === canonicalJson(after.connections[name]))
       continue;
+    // A connection used or no longer used shows as a changed `<node>.connection` setting.
+    if (before.connections[name] === undefined || after.connections[name] === undefined) continue;
     const identity = after.connections[name];
     reasons.push(
       identity?.kind === 'module'

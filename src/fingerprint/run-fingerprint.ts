@@ -1,13 +1,35 @@
+import { OPENAI_API_URL } from '../config/normalize-connection.js';
+import { compact } from '../config/normalize-settings.js';
 import type { ConnectionConfig, JsonValue } from '../config/types.js';
 import type { RunDefinition } from '../plan/run-definition.js';
 import type { RunId } from '../plan/run-id.js';
 import { CACHE_FORMAT_VERSION } from './cache-format.js';
 import type { ContentHash } from './hash.js';
 
-/** What a connection contributes to fingerprints and call-cache keys: never a secret. */
+/**
+ * What a connection contributes to fingerprints and call-cache keys: never a secret, and
+ * nothing about how calls are spread or paced (keys, limits, retries, endpoint names), so every
+ * endpoint of a pool shares one cache and adding an endpoint leaves the cache valid. What can
+ * change an answer stays in: the server an `openai` connection talks to (a local Llama and
+ * OpenAI may both serve a "llama3"), the deployment an Azure call reaches, and model aliases.
+ */
 export type ConnectionIdentity =
   | { readonly kind: 'module'; readonly module: string; readonly moduleHash: ContentHash }
-  | { readonly kind: 'openai'; readonly baseUrl: string | null };
+  | {
+      readonly kind: 'openai';
+      /**
+       * Distinct base URLs of the endpoints, sorted. NOTE: an endpoint added on a new URL
+       * therefore starts a new cache for the connection.
+       */
+      readonly servers: readonly string[];
+      readonly modelAliases?: Readonly<Record<string, string>>;
+    }
+  | {
+      readonly kind: 'azure_openai';
+      /** Distinct deployment names of the endpoints, sorted; `*` where the model names it. */
+      readonly deployments: readonly string[];
+      readonly modelAliases?: Readonly<Record<string, string>>;
+    };
 
 /**
  * Every meaningful input of a run, as a plain object: stored in the run's manifest, compared
@@ -53,16 +75,51 @@ export function connectionIdentity(
       if (moduleHash === undefined) throw new Error('internal error: module connection unhashed');
       return { kind: 'module', module: connection.module, moduleHash };
     case 'openai':
-      return { kind: 'openai', baseUrl: connection.base_url ?? null };
+      return compact({
+        kind: 'openai',
+        servers: distinct(
+          connection.endpoints.map((endpoint) => serverOf(endpoint.base_url ?? OPENAI_API_URL)),
+        ),
+        modelAliases: connection.modelAliases,
+      });
+    case 'azure_openai':
+      return compact({
+        kind: 'azure_openai',
+        deployments: distinct(connection.endpoints.map((endpoint) => endpoint.deployment ?? '*')),
+        modelAliases: connection.modelAliases,
+      });
   }
+}
+
+/**
+ * A base URL without what may carry a credential (user, password, query): fingerprints are
+ * stored in manifests.
+ */
+function serverOf(url: string): string {
+  try {
+    const parsed = new URL(url);
+    parsed.username = '';
+    parsed.password = '';
+    parsed.search = '';
+    parsed.hash = '';
+    return parsed.toString().replace(/\/+$/, '');
+  } catch {
+    return url;
+  }
+}
+
+function distinct(values: readonly string[]): string[] {
+  return [...new Set(values)].sort();
 }
 
 /** Settings and resolved llm-node parameters, as fingerprinted. */
 export function fingerprintSettings(definition: RunDefinition): Record<string, JsonValue> {
   const settings: Record<string, JsonValue> = {};
   for (const [key, value] of Object.entries(definition.settings)) {
-    // Concurrency changes how fast a run goes, never what it computes.
-    if (key === 'concurrency' || value === undefined) continue;
+    // Concurrency changes how fast a run goes, never what it computes. The connection a run
+    // uses is recorded per llm node below (after `--connection`), and only there: the setting
+    // itself is moot when overridden, and would make the same calls look like a change.
+    if (key === 'concurrency' || key === 'connection' || value === undefined) continue;
     settings[key] = value as JsonValue;
   }
   for (const node of definition.nodes) {

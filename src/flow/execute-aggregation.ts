@@ -1,6 +1,6 @@
 import type { ResolvedNode } from '../plan/run-definition.js';
 import { executeNode, type NodeRuntime } from './execute-node.js';
-import { nodeLookup, resolveInputs, type CallRecord } from './execute-flow-row.js';
+import { callRecord, nodeLookup, resolveInputs, type CallRecord } from './execute-flow-row.js';
 import { nodesInDependencyOrder } from './node-order.js';
 
 /** A successful row as aggregation sees it. */
@@ -38,12 +38,7 @@ export async function executeAggregation(
           );
     }
     aggregated[node.name] = await executeNode(node, inputs, runtime, (call) =>
-      calls.push({
-        node: node.name,
-        key: call.key,
-        cached: call.cached,
-        ...(call.usage ? { usage: call.usage } : {}),
-      }),
+      calls.push(callRecord(node.name, call)),
     );
   }
 

@@ -13,6 +13,27 @@ export interface CallRecord {
   readonly key: CallKey;
   readonly cached: boolean;
   readonly usage?: ChatUsage;
+  /** The model the request named (absent in records cached before it was recorded). */
+  readonly model?: string;
+  /** The endpoint that answered and how long it took, when the call was sent. */
+  readonly endpoint?: string;
+  readonly latencyMs?: number;
+  /** Requests sent beyond the first (only when there were any). */
+  readonly retries?: number;
+}
+
+/** A call as a row's trace and the run's accounting keep it. */
+export function callRecord(node: string, call: CallOutcome): CallRecord {
+  return {
+    node,
+    key: call.key,
+    cached: call.cached,
+    ...(call.usage ? { usage: call.usage } : {}),
+    model: call.model,
+    endpoint: call.endpoint,
+    latencyMs: call.latencyMs,
+    ...(call.retries > 0 ? { retries: call.retries } : {}),
+  };
 }
 
 /** What a row produced: the flow's outputs and every node's output, or the first failure. */
@@ -45,12 +66,7 @@ export async function executeFlowRow(
     try {
       const nodeInputs = resolveInputs(node.inputs, lookup);
       outputs[node.name] = await executeNode(node, nodeInputs, runtime, (call: CallOutcome) =>
-        calls.push({
-          node: node.name,
-          key: call.key,
-          cached: call.cached,
-          ...(call.usage ? { usage: call.usage } : {}),
-        }),
+        calls.push(callRecord(node.name, call)),
       );
     } catch (error) {
       return { status: 'failed', error: messageOf(error), node: node.name, calls };

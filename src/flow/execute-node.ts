@@ -99,7 +99,8 @@ async function executeLlmNode(
   if (!messages.ok) throw new NodeError(templateMessage(messages.error));
 
   const { model: modelName, detail: _detail, response_format, ...parameters } = node.parameters;
-  const chosenModel = modelName ?? model.defaultModel;
+  const named = modelName ?? model.defaultModel;
+  const chosenModel = named === undefined ? undefined : (model.modelAliases?.[named] ?? named);
   if (chosenModel === undefined) {
     throw new NodeError(
       `no model named for llm node "${node.name}": set model in the node, the stage settings or the connection`,

@@ -35,6 +35,8 @@ const fileHashes = new Map<string, { size: number; mtimeMs: number; hash: Conten
  */
 export async function inputsForCacheKey(root: string, inputs: unknown): Promise<unknown> {
   if (isImageRef(inputs)) {
+    // NOTE: a URL stands for its image here; a picture replaced behind the same URL is only
+    // noticed by the call cache (which keys the fetched bytes) once the row itself re-runs.
     if (/^(https?|data):/.test(inputs.source)) return inputs;
     return { ...inputs, hash: await localFileHash(path.resolve(root, inputs.source)) };
   }

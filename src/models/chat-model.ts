@@ -9,7 +9,20 @@ export interface ChatModel {
   readonly identity: ConnectionIdentity;
   /** The model to name when neither the node nor the settings name one. */
   readonly defaultModel: string | undefined;
-  complete(request: ChatRequest): Promise<ChatResponse>;
+  /** Model a node names → model sent to this connection. */
+  readonly modelAliases?: Readonly<Record<string, string>>;
+  complete(request: ChatRequest): Promise<ModelAnswer>;
+}
+
+/** A model's answer to one call, with how it was obtained. */
+export interface ModelAnswer {
+  readonly response: ChatResponse;
+  /** The endpoint that answered (a name from the config, never a key). */
+  readonly endpoint: string;
+  /** How long the request that answered took, without waits for limits or earlier attempts. */
+  readonly latencyMs: number;
+  /** Requests sent beyond the first (after 429s, 5xx, timeouts, dropped connections). */
+  readonly retries: number;
 }
 
 /** A failed call: the row fails with this message; nothing is cached. */

@@ -15,7 +15,11 @@ export class ConnectionSetupError extends Error {
   }
 }
 
-/** Opens the endpoint a connection names. */
+/**
+ * Opens the endpoint a connection names. A remote connection's keys are read here, from the
+ * variables its endpoints name; a missing one is reported by name (never by value) before any
+ * request is sent.
+ */
 export async function createChatModel(
   root: string,
   connection: ConnectionConfig,
@@ -25,16 +29,27 @@ export async function createChatModel(
   switch (connection.kind) {
     case 'module':
       return moduleModel(root, connection, await hashes.moduleHash(connection.module));
-    case 'openai': {
-      const apiKey = env[connection.api_key_env];
-      if (apiKey === undefined || apiKey === '') {
+    case 'openai':
+    case 'azure_openai': {
+      const keys = new Map<string, string>();
+      const missing = new Set<string>();
+      for (const endpoint of connection.endpoints) {
+        if (endpoint.api_key_env === null) continue;
+        const key = env[endpoint.api_key_env];
+        if (key === undefined || key === '') missing.add(endpoint.api_key_env);
+        else keys.set(endpoint.name, key);
+      }
+      if (missing.size > 0) {
+        const names = [...missing];
         throw new ConnectionSetupError(
-          `connection "${connection.name}" needs an API key in ${connection.api_key_env}, which is not set`,
+          `connection "${connection.name}" needs an API key in ${names.join(' and ')}, ` +
+            `which ${names.length === 1 ? 'is' : 'are'} not set`,
           connection,
-          `export ${connection.api_key_env}=… or put it in .env`,
+          `export ${names[0]}=… or put it in the project's .env ` +
+            '(a server that takes no key: `api_key_env: none`)',
         );
       }
-      return openAiModel(connection, apiKey);
+      return openAiModel(connection, keys);
     }
   }
 }

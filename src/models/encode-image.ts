@@ -17,26 +17,36 @@ export interface EncodeImageOptions {
 export const DEFAULT_MAX_SIDE = 1024;
 
 /**
- * The URL an `image_url` part sends for `ref`.
+ * The URL an `image_url` part sends for `ref`: always a data URL, so the bytes the model sees
+ * are the bytes in the call's cache key.
  *
- * - http(s) and data URLs are returned unchanged (the model fetches or decodes them).
+ * - A data URL is returned unchanged.
+ * - An http(s) URL is fetched by kwgraph and inlined like a local file. The model server never
+ *   fetches anything: a URL that cannot be fetched fails the row with a message saying why, a
+ *   server that cannot fetch (a local one, one behind a firewall) still sees the image, and an
+ *   image that changes behind its URL changes the call's key.
  * - A local file becomes a data URL. An image larger than `maxSide` on either side is
  *   downscaled to fit (aspect ratio kept), re-encoded as JPEG if it was a JPEG and as PNG
  *   otherwise. A smaller image is sent byte for byte, so the request, and so the LLM-call
  *   cache key, is exactly the file's content.
  *
- * Failures (a missing file, a file that is not an image, a path outside the project) are
- * returned as messages naming the image's path.
+ * Failures (a missing file, a file that is not an image, a path outside the project, a URL
+ * that answers with an error) are returned as messages naming the image.
  */
 export async function encodeImage(
   ref: ImageRef,
   options: EncodeImageOptions,
 ): Promise<Result<string, string>> {
-  if (/^(?:https?:|data:)/i.test(ref.source)) return ok(ref.source);
+  if (/^data:/i.test(ref.source)) return ok(ref.source);
 
   const maxSide = options.maxSide ?? DEFAULT_MAX_SIDE;
   if (!Number.isInteger(maxSide) || maxSide < 1) {
     return fail(`image ${ref.source}: the maximum side must be a positive whole number`);
+  }
+
+  if (/^https?:/i.test(ref.source)) {
+    const key = JSON.stringify(['url', ref.source, maxSide]);
+    return recall(key) ?? remember(key, fetchImage(ref.source, maxSide), { keepFailures: false });
   }
 
   const file = await resolveInside(options.root, ref.source);
@@ -74,12 +84,18 @@ function recall(key: string): Promise<Result<string, string>> | undefined {
 function remember(
   key: string,
   promise: Promise<Result<string, string>>,
+  options: { keepFailures: boolean } = { keepFailures: true },
 ): Promise<Result<string, string>> {
   const entry = { promise, size: 0 };
   encodings.set(key, entry);
 
   void promise.then((result) => {
     if (encodings.get(key) !== entry) return;
+    // A URL that failed may answer later in the same build (a server that was busy).
+    if (!result.ok && !options.keepFailures) {
+      encodings.delete(key);
+      return;
+    }
     entry.size = result.ok ? result.value.length : 0;
     encodingsSize += entry.size;
     for (const [oldKey, old] of encodings) {
@@ -110,7 +126,52 @@ async function encodeFile(
   } catch (error) {
     return fail(`image ${shown}: ${describeFsError(error)}`);
   }
+  return encodeBytes(bytes, shown, maxSide);
+}
 
+/** How long kwgraph waits for an image URL to answer, and the largest image it accepts. */
+const FETCH_TIMEOUT_MS = 30_000;
+const MAX_FETCHED_BYTES = 20 * 1024 * 1024;
+
+async function fetchImage(url: string, maxSide: number): Promise<Result<string, string>> {
+  // Signed URLs carry credentials in their query; messages show the address without it.
+  const shown = url.includes('?') ? `${url.slice(0, url.indexOf('?'))}?…` : url;
+  let bytes: Buffer;
+  try {
+    const response = await fetch(url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    if (!response.ok) {
+      await response.body?.cancel();
+      const status = `${response.status}${response.statusText ? ` ${response.statusText}` : ''}`;
+      return fail(`image ${shown}: could not be fetched: HTTP ${status}`);
+    }
+    const length = Number(response.headers.get('content-length') ?? 0);
+    if (length > MAX_FETCHED_BYTES) {
+      await response.body?.cancel();
+      return fail(`image ${shown}: larger than ${MAX_FETCHED_BYTES / 1024 / 1024} MB`);
+    }
+    bytes = Buffer.from(await response.arrayBuffer());
+  } catch (error) {
+    const reason =
+      error instanceof Error && error.name === 'TimeoutError'
+        ? `no answer within ${FETCH_TIMEOUT_MS / 1000} s`
+        : causeOf(error);
+    return fail(`image ${shown}: could not be fetched (${reason})`);
+  }
+  return encodeBytes(bytes, shown, maxSide);
+}
+
+function causeOf(error: unknown): string {
+  const cause = (error as { cause?: { code?: unknown; message?: unknown } } | null)?.cause;
+  if (typeof cause?.code === 'string') return cause.code;
+  if (typeof cause?.message === 'string') return cause.message;
+  return error instanceof Error ? error.message : String(error);
+}
+
+async function encodeBytes(
+  bytes: Buffer,
+  shown: string,
+  maxSide: number,
+): Promise<Result<string, string>> {
   try {
     const metadata = await sharp(bytes).metadata();
     // The size as displayed: a phone photo stored sideways has its EXIF orientation applied.

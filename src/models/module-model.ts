@@ -4,7 +4,7 @@ import type { ConnectionConfig } from '../config/types.js';
 import type { ContentHash } from '../fingerprint/hash.js';
 import { exportedFunction, importUserModule } from '../util/import-module.js';
 import type { ChatRequest, ChatResponse } from './chat.js';
-import { ModelCallError, type ChatModel } from './chat-model.js';
+import { ModelCallError, type ChatModel, type ModelAnswer } from './chat-model.js';
 
 /**
  * A `module` connection: a local file whose default export (or `complete` export) answers chat
@@ -21,7 +21,7 @@ export function moduleModel(
     name: connection.name,
     identity: { kind: 'module', module: connection.module, moduleHash },
     defaultModel: connection.model,
-    async complete(request: ChatRequest): Promise<ChatResponse> {
+    async complete(request: ChatRequest): Promise<ModelAnswer> {
       const module = await importUserModule(file);
       const complete = exportedFunction(module, 'default') ?? exportedFunction(module, 'complete');
       if (complete === undefined) {
@@ -29,13 +29,15 @@ export function moduleModel(
           `${connection.module} exports no function: export default async function (request)`,
         );
       }
+      const started = performance.now();
       const response = (await complete(structuredClone(request))) as ChatResponse | undefined;
+      const latencyMs = Math.round(performance.now() - started);
       if (typeof response?.choices?.[0]?.message?.content !== 'string') {
         throw new ModelCallError(
           `${connection.module} returned no choices[0].message.content for the request`,
         );
       }
-      return response;
+      return { response, endpoint: connection.name, latencyMs, retries: 0 };
     },
   };
 }

@@ -19,6 +19,15 @@ export type OutputLine =
       readonly node?: string;
     };
 
+/** What one endpoint did for a run. */
+export interface EndpointUse {
+  readonly calls: number;
+  readonly tokens: number;
+  readonly retries: number;
+  /** Mean latency of the requests that answered. */
+  readonly meanLatencyMs: number;
+}
+
 /** A row error as the manifest lists it. */
 export interface RowError {
   readonly row: string;
@@ -49,11 +58,19 @@ export interface RunManifest {
     readonly skipped: number;
     readonly cached: number;
   };
-  readonly calls: { readonly sent: number; readonly cached: number };
+  /** Calls sent and served from the call cache by this build; `retries`: requests re-sent. */
+  readonly calls: { readonly sent: number; readonly cached: number; readonly retries: number };
   /** Tokens of the calls sent by this build of the run. */
   readonly tokens: TokenCounts;
   /** Tokens of every call the run's rows used, sent or cached: what the run costs from scratch. */
   readonly tokensUsed: TokenCounts;
+  /**
+   * Estimated cost in USD from the connections' `pricing`: of the calls sent by this build, and
+   * of every call the run used. Absent when none of its calls has a price.
+   */
+  readonly cost?: { readonly sent: number; readonly used: number };
+  /** The calls this build sent, by the endpoint that answered them. */
+  readonly endpoints: Readonly<Record<string, EndpointUse>>;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly durationMs: number;

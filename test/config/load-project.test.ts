@@ -188,8 +188,19 @@ describe('loadProject', () => {
       openai: {
         kind: 'openai',
         name: 'openai',
-        base_url: 'https://api.openai.com/v1',
-        api_key_env: 'OPENAI_API_KEY',
+        balance: 'least_busy',
+        timeoutMs: 120_000,
+        maxRetries: 6,
+        backoffMs: 1_000,
+        endpoints: [
+          {
+            name: 'api.openai.com',
+            base_url: 'https://api.openai.com/v1',
+            api_key_env: 'OPENAI_API_KEY',
+            limits: {},
+            position: { file: 'experiment.yaml', line: 13, column: 3 },
+          },
+        ],
         position: { file: 'experiment.yaml', line: 13, column: 3 },
       },
     });

@@ -59,7 +59,7 @@ describe('fingerprints', () => {
   it('make the runs a changed setting affects stale, saying which setting changed', async () => {
     await writeFile(
       path.join(dir, 'experiment.yaml'),
-      original.replace(/settings: \{ model: gpt-4o-mini, detail: low \}/, 'settings: { model: gpt-4o-mini, detail: low, temperature: 0.2 }'),
+      original.replace(/(settings: \{ .*model: gpt-4o-mini, detail: low) \}/, '$1, temperature: 0.2 }'),
     );
     const result = await status(dir);
     const stale = result.runs.filter((run) => run.state === 'stale');

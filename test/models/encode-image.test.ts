@@ -1,4 +1,6 @@
 import { mkdtemp, readFile, rm, symlink, utimes, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 
@@ -8,6 +10,25 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeImage } from '../../src/models/encode-image.js';
 
 let root: string;
+
+/** Serves `files` (path → bytes) on 127.0.0.1 while `use` runs. */
+async function withImageServer<T>(
+  files: Record<string, Buffer>,
+  use: (url: string) => Promise<T>,
+): Promise<T> {
+  const server = createServer((req, res) => {
+    const file = files[req.url ?? ''];
+    if (file === undefined) res.writeHead(404).end();
+    else res.writeHead(200, { 'content-type': 'image/png' }).end(file);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  try {
+    return await use(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+  } finally {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+  }
+}
 let outside: string;
 
 function solid(width: number, height: number): ReturnType<typeof sharp> {
@@ -80,10 +101,38 @@ describe('encodeImage', () => {
     expect((await sharp(bytesOf(after).bytes).metadata()).width).toBe(40);
   });
 
-  it('passes http(s) and data URLs through unchanged', async () => {
-    expect(await encoded('https://example.com/a.png')).toBe('https://example.com/a.png');
-    expect(await encoded('HTTP://example.com/a.png')).toBe('HTTP://example.com/a.png');
+  it('passes data URLs through unchanged', async () => {
     expect(await encoded('data:image/gif;base64,R0lG')).toBe('data:image/gif;base64,R0lG');
+  });
+
+  it('fetches an http(s) image and inlines it, downscaled like a local file', async () => {
+    const wide = await readFile(path.join(root, 'wide.png'));
+    const small = await readFile(path.join(root, 'small.png'));
+    await withImageServer({ '/wide.png': wide, '/small.png': small }, async (url) => {
+      const { mime, bytes } = bytesOf(await encoded(`${url}/wide.png`));
+      expect(mime).toBe('image/png');
+      expect((await sharp(bytes).metadata()).width).toBe(1024);
+      expect(bytesOf(await encoded(`${url}/small.png`)).bytes).toEqual(small);
+    });
+  });
+
+  it('says why an image URL could not be fetched, without its query', async () => {
+    await withImageServer({}, async (url) => {
+      const result = await encodeImage(
+        { kind: 'image', source: `${url}/gone.png?token=abc` },
+        { root },
+      );
+      expect(result).toEqual({
+        ok: false,
+        error: `image ${url}/gone.png?…: could not be fetched: HTTP 404 Not Found`,
+      });
+    });
+    const closed = await withImageServer({}, async (url) => url);
+    const refused = await encodeImage({ kind: 'image', source: `${closed}/a.png` }, { root });
+    expect(refused).toEqual({
+      ok: false,
+      error: `image ${closed}/a.png: could not be fetched (ECONNREFUSED)`,
+    });
   });
 
   it('names the path of a missing file', async () => {

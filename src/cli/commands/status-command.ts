@@ -12,6 +12,7 @@ import { styles } from '../render/format.js';
 
 export interface StatusCommandOptions extends GlobalOptions {
   readonly json: boolean;
+  readonly connection?: string;
 }
 
 /** `kwgraph status [target ...]`: what is stale and why, running nothing. */
@@ -22,7 +23,12 @@ export async function statusCommand(
   const project = await loadOrReport(options);
   if (project === undefined) return EXIT_USAGE;
 
-  const context = BuildContext.create(project, targets);
+  // The same connection choice as `build`, or every run would look stale under an override.
+  const context = BuildContext.create(
+    project,
+    targets,
+    options.connection ?? process.env['KWGRAPH_CONNECTION'],
+  );
   if (!context.ok) {
     reportDiagnostics(project.experiment.root, context.error);
     return EXIT_USAGE;

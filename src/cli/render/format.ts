@@ -8,6 +8,12 @@ export function seconds(ms: number): string {
   return ms < 1000 ? `${ms}ms` : `${(ms / 1000).toFixed(1)}s`;
 }
 
+/** An estimated cost in USD: `~$0.42`, with more digits for small amounts. */
+export function dollars(usd: number): string {
+  if (usd === 0) return '~$0';
+  return `~$${usd >= 1 ? usd.toFixed(2) : usd.toPrecision(2)}`;
+}
+
 export function formatMetric(value: number): string {
   return Number.isInteger(value) ? String(value) : value.toFixed(3);
 }

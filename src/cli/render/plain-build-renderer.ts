@@ -1,5 +1,5 @@
 import type { BuildEvent, RunSummary } from '../../events/build-events.js';
-import { formatMetric, plural, seconds, styles } from './format.js';
+import { dollars, formatMetric, plural, seconds, styles } from './format.js';
 
 /**
  * Renders build events as plain lines: one when a run starts, one when it finishes or is served
@@ -78,6 +78,7 @@ function finishLine(summary: RunSummary, style: ReturnType<typeof styles>): stri
     `${summary.rowsCached} rows cached`,
   ];
   if (summary.tokens.total > 0) parts.push(plural(summary.tokens.total, 'token'));
+  if (summary.cost !== undefined && summary.calls > 0) parts.push(dollars(summary.cost));
   parts.push(seconds(summary.durationMs));
   return `${label}  ${summary.id}  ${style.dim(parts.join(' · '))}`;
 }
@@ -113,12 +114,18 @@ export function buildSummaryLines(
     runs.filter((run) => run.status === status).length;
   const calls = runs.reduce((sum, run) => sum + run.calls, 0);
   const cachedCalls = runs.reduce((sum, run) => sum + run.cachedCalls, 0);
+  const tokens = runs.reduce((sum, run) => sum + run.tokens.total, 0);
+  const priced = runs.filter((run) => run.cost !== undefined);
+  const cost = priced.reduce((sum, run) => sum + (run.cost ?? 0), 0);
   const failed = count('failed');
   lines.push(
     '',
     `${plural(runs.length, 'run')}: ${count('executed')} executed, ${count('cached')} cached, ` +
       `${failed > 0 ? style.red(`${failed} failed`) : '0 failed'} · ` +
-      `${plural(calls, 'call')} sent, ${cachedCalls} from call cache · ${seconds(durationMs)}`,
+      `${plural(calls, 'call')} sent, ${cachedCalls} from call cache · ` +
+      (tokens > 0 ? `${plural(tokens, 'token')} · ` : '') +
+      (priced.length > 0 && calls > 0 ? `${dollars(cost)} (estimated) · ` : '') +
+      seconds(durationMs),
   );
   return lines;
 }
