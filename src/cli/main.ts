@@ -5,6 +5,7 @@ import { buildCommand } from './commands/build-command.js';
 import { graphCommand } from './commands/graph-command.js';
 import { statusCommand } from './commands/status-command.js';
 import { EXIT_USAGE, type GlobalOptions } from './load.js';
+import { registerResultCommands } from './result-commands.js';
 
 /**
  * The kwgraph command line. Returns the exit code: 0 success, 1 a run failed, 2 a usage or
@@ -64,6 +65,8 @@ export async function main(argv: readonly string[]): Promise<number> {
         format: command.opts()['format'] as GraphFormat,
       });
     });
+
+  registerResultCommands(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv);

@@ -120,6 +120,8 @@ export interface ExperimentConfig {
   readonly stages: readonly StageConfig[];
   /** The metric `compare` ranks by, e.g. `recall_incorrect`. */
   readonly primaryMetric?: string;
+  /** False when a lower primary metric is better (a cost, an error rate); default true. */
+  readonly higherIsBetter?: boolean;
 }
 
 /** A flow input declaration. */

@@ -39,7 +39,7 @@ export function plainBuildRenderer(
  * Row errors grouped by node and message, most frequent first: a run whose 10,000 rows fail
  * for one reason prints one line, not 10,000.
  */
-function errorLines(errors: RunSummary['errors'], most = 5): string[] {
+export function errorLines(errors: RunSummary['errors'], most = 5): string[] {
   const groups = new Map<string, { node?: string; error: string; rows: string[] }>();
   for (const error of errors) {
     const key = `${error.node ?? ''}\u0000${error.error}`;

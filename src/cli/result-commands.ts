@@ -1,0 +1,48 @@
+import { Command, Option } from 'commander';
+
+import { compareCommand } from './commands/compare-command.js';
+import { showCommand } from './commands/show-command.js';
+import type { GlobalOptions } from './load.js';
+
+/**
+ * Registers the commands that read built results: compare, show, export and report. Kept apart
+ * from main.ts so that the commands that build and the commands that read grow independently.
+ */
+export function registerResultCommands(
+  program: Command,
+  setExitCode: (code: number) => void,
+): void {
+  const globals = (command: Command): GlobalOptions => command.optsWithGlobals() as GlobalOptions;
+
+  program
+    .command('compare')
+    .description('the built runs of a stage (default: the last) side by side, best first')
+    .argument('[stage]', 'the stage whose runs are compared')
+    .option(
+      '--metric <names...>',
+      'metric columns, the first ranking the runs (default: compare.metric and a few more)',
+    )
+    .option('--all-metrics', 'a column for every metric the runs report', false)
+    .addOption(
+      new Option('--better <direction>', 'which values of the ranking metric are better').choices([
+        'higher',
+        'lower',
+      ]),
+    )
+    .addOption(new Option('--json', 'print JSON').default(false).conflicts('csv'))
+    .option('--csv', 'print CSV', false)
+    .action(async (stage: string | undefined, _options, command: Command) => {
+      setExitCode(await compareCommand(stage, globals(command) as never));
+    });
+
+  program
+    .command('show')
+    .description("a run's manifest, or one of its rows traced through every upstream run")
+    .argument('<run>', 'a run id (`kwgraph graph` lists them)')
+    .option('--row <n>', 'the row with this key, or at this 0-based index')
+    .option('--where <column=value>', 'the first row whose data column has this value')
+    .option('--json', 'print JSON', false)
+    .action(async (run: string, _options, command: Command) => {
+      setExitCode(await showCommand(run, globals(command) as never));
+    });
+}
