@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander';
 
 import { compareCommand } from './commands/compare-command.js';
+import { EXPORT_FORMATS, exportCommand } from './commands/export-command.js';
 import { showCommand } from './commands/show-command.js';
 import type { GlobalOptions } from './load.js';
 
@@ -44,5 +45,19 @@ export function registerResultCommands(
     .option('--json', 'print JSON', false)
     .action(async (run: string, _options, command: Command) => {
       setExitCode(await showCommand(run, globals(command) as never));
+    });
+
+  program
+    .command('export')
+    .description('every row of every built run of a stage, merged with its upstream rows')
+    .argument('<stage>', 'the stage whose runs are exported')
+    .addOption(
+      new Option('--format <format>', 'jsonl, or csv (default: from -o, else jsonl)').choices(
+        EXPORT_FORMATS,
+      ),
+    )
+    .option('-o, --output <file>', 'write to this file instead of stdout')
+    .action(async (stage: string, _options, command: Command) => {
+      setExitCode(await exportCommand(stage, globals(command) as never));
     });
 }
