@@ -40,6 +40,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       'run every model node on this connection (or KWGRAPH_CONNECTION)',
     )
     .option('--json', 'print one JSON object with every run on stdout', false)
+    .option('--quiet', 'no live display: plain lines, even on a terminal', false)
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await buildCommand(targets, globals(command) as never);
     });
