@@ -2,6 +2,7 @@ import { Command, Option } from 'commander';
 
 import { compareCommand } from './commands/compare-command.js';
 import { EXPORT_FORMATS, exportCommand } from './commands/export-command.js';
+import { reportCommand } from './commands/report-command.js';
 import { showCommand } from './commands/show-command.js';
 import type { GlobalOptions } from './load.js';
 
@@ -59,5 +60,14 @@ export function registerResultCommands(
     .option('-o, --output <file>', 'write to this file instead of stdout')
     .action(async (stage: string, _options, command: Command) => {
       setExitCode(await exportCommand(stage, globals(command) as never));
+    });
+
+  program
+    .command('report')
+    .description('one self-contained HTML file: run graph, compare table, charts, cost, rows')
+    .option('-o, --output <file>', 'where to write it (default: report.html in the project)')
+    .option('--open', 'open it in the default browser', false)
+    .action(async (_options, command: Command) => {
+      setExitCode(await reportCommand(globals(command) as never));
     });
 }
