@@ -307,6 +307,36 @@ describe('compare, show and export on the built example', () => {
     expect(await readdir(path.dirname(file))).toEqual(['evaluate.jsonl']);
   });
 
+  it('ranks by compare.metric in the direction compare.higher_is_better gives', async () => {
+    const file = path.join(dir, 'experiment.yaml');
+    const original = await readFile(file, 'utf8');
+    await writeFile(
+      file,
+      original.replace(
+        'metric: recall_incorrect',
+        'metric: big_parse_error_ratio\n  higher_is_better: false',
+      ),
+    );
+    try {
+      const result = await runCli(dir, ['compare']);
+      expect(result.code).toBe(0);
+      expect(result.stdout.split('\n')[0]).toBe(
+        'Runs of evaluate, best first by big_parse_error_ratio (lower is better)',
+      );
+      const table = JSON.parse((await runCli(dir, ['compare', '--json'])).stdout) as CompareJson;
+      expect(table.higherIsBetter).toBe(false);
+      const ratios = table.runs.map((run) => run['big_parse_error_ratio'] as number);
+      expect(ratios).toEqual([...ratios].sort((a, b) => a - b));
+      // Equal values share the best rank.
+      const best = table.runs.filter((run) => run['best']);
+      expect(
+        best.every((run) => run['rank'] === 1 && run['big_parse_error_ratio'] === ratios[0]),
+      ).toBe(true);
+    } finally {
+      await writeFile(file, original);
+    }
+  });
+
   it('leaves stale runs out and says so after a prompt changes', async () => {
     const template = path.join(dir, 'flows/validate/top5.jinja2');
     await writeFile(template, `${await readFile(template, 'utf8')}\nBe brief.\n`);
