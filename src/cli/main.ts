@@ -4,6 +4,7 @@ import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
 import { buildCommand } from './commands/build-command.js';
 import { graphCommand } from './commands/graph-command.js';
 import { statusCommand } from './commands/status-command.js';
+import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
 import { EXIT_USAGE, type GlobalOptions } from './load.js';
 import { registerResultCommands } from './result-commands.js';
 
@@ -13,6 +14,7 @@ import { registerResultCommands } from './result-commands.js';
  * --verbose.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   let exitCode = 0;
   const program = new Command('kwgraph')
     .description('Incremental, content-hashed builds of multi-step LLM experiments')

@@ -122,6 +122,8 @@ export async function collectReportData(
     });
   }
 
+  // NOTE: every row of every run of the compared lineages goes into the page, so the report
+  // grows with rows × runs; a very large experiment wants paging or a sample here.
   const cells: Record<string, Record<string, RowCell>> = {};
   const keys = new Map<string, number>();
   for (const id of new Set(lineages.flatMap((lineage) => Object.values(lineage.members)))) {

@@ -93,6 +93,8 @@ async function traceStep(
     stage: manifest?.stage ?? id.split('~')[0]?.split('@')[0] ?? id,
     variant: manifest?.variant ?? null,
   };
+  // NOTE: reads the run's whole outputs and trace to find one row; an index by row key would
+  // make this constant-time on very large runs.
   const output = (await readRunOutputs(root, id)).find((line) => line.key === key);
   const trace = (await readRunTrace(root, id)).find((line) => line.key === key);
   if (manifest === undefined || output === undefined) {

@@ -5,7 +5,8 @@
  */
 
 // NOTE: written here because no CSV writer is installed; csv-stringify (a sibling of the
-// csv-parse we read datasets with) would replace it.
+// csv-parse we read datasets with) would replace it. Values starting with `=`, `+`, `-` or `@`
+// are written as they are: a spreadsheet may read them as formulas.
 
 /** One CSV record, CRLF included. */
 export function csvRecord(values: readonly unknown[]): string {

@@ -42,9 +42,6 @@ export async function exportCommand(
   const target = options.output === undefined ? undefined : path.resolve(options.output);
   const temporary = target === undefined ? undefined : `${target}.${process.pid}.tmp`;
   let stream: WriteStream | NodeJS.WriteStream = process.stdout;
-  // A closed pipe is reported to the write that hit it; later error events need a listener
-  // too, or Node ends the process with a stack trace.
-  process.stdout.on('error', () => {});
   if (temporary !== undefined) {
     await mkdir(path.dirname(temporary), { recursive: true });
     stream = createWriteStream(temporary);

@@ -56,6 +56,8 @@ export class BuildProgress {
         });
         return;
       case 'run-progress': {
+        // NOTE: progress events count call-cache hits only; rows served whole from the row
+        // cache show up in the run's summary line, not here.
         const run = this.active.get(event.run);
         if (run === undefined) return;
         this.active.set(event.run, { ...run, ...progressOf(event) });
