@@ -23,6 +23,7 @@ export function renderReport(data: ReportData, text: ReportText): string {
   const best = data.lineages.find((lineage) => lineage.best);
   const highlight = new Set<RunId>(best ? Object.values(best.members) : []);
   const built = data.graph.filter((run) => run.state === 'succeeded' || run.state === 'failed');
+  const charts = chartsSection(data);
 
   return `<!doctype html>
 <html lang="en">
@@ -38,7 +39,7 @@ export function renderReport(data: ReportData, text: ReportText): string {
 <header>
 <h1>${escapeHtml(data.experiment)}</h1>
 <p>${built.length} of ${data.graph.length} runs built · generated ${escapeHtml(data.generatedAt)} by kwgraph</p>
-<nav><a href="#graph">Run graph</a><a href="#compare">Compare</a><a href="#charts">Charts</a><a href="#cost">Cost per run</a><a href="#rows">Rows</a></nav>
+<nav><a href="#graph">Run graph</a><a href="#compare">Compare</a>${charts ? '<a href="#charts">Charts</a>' : ''}<a href="#cost">Cost per run</a><a href="#rows">Rows</a></nav>
 </header>
 <main>
 <section id="graph">
@@ -51,7 +52,7 @@ ${runGraphSvg(data.graph, data.stages, highlight)}
 </details>
 </section>
 ${compareSection(data)}
-${chartsSection(data)}
+${charts}
 ${costSection(data)}
 <section id="rows">
 <h2>Rows</h2>

@@ -35,6 +35,11 @@ describe('kwgraph report in a browser', () => {
   let report: string;
 
   beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(
+        `no browser at ${CHROMIUM}: install Debian's chromium (apt-get install -y chromium)`,
+      );
+    }
     ({ dir, cleanup } = await builtExample());
     report = path.join(dir, 'out', 'report.html');
     const result = await runCli(dir, ['report', '-o', report]);
