@@ -41,8 +41,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--connection <name>',
       'run every model node on this connection (or KWGRAPH_CONNECTION)',
     )
-    .option('--json', 'print one JSON object with every run on stdout', false)
     .option('--quiet', 'no live display: plain lines, even on a terminal', false)
+    .option('--json', 'print one JSON object with every run on stdout', false)
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await buildCommand(targets, globals(command) as never);
     });
@@ -56,6 +56,8 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await statusCommand(targets, globals(command) as never);
     });
 
+  registerResultCommands(program, (code) => (exitCode = code));
+
   program
     .command('graph')
     .description('show the lineage of every run')
@@ -68,8 +70,6 @@ export async function main(argv: readonly string[]): Promise<number> {
         format: command.opts()['format'] as GraphFormat,
       });
     });
-
-  registerResultCommands(program, (code) => (exitCode = code));
 
   try {
     await program.parseAsync(argv);

@@ -118,10 +118,10 @@ export interface ExperimentConfig {
   readonly cache?: string;
   /** In file order. */
   readonly stages: readonly StageConfig[];
-  /** The metric `compare` ranks by, e.g. `recall_incorrect`. */
-  readonly primaryMetric?: string;
   /** False when a lower primary metric is better (a cost, an error rate); default true. */
   readonly higherIsBetter?: boolean;
+  /** The metric `compare` ranks by, e.g. `recall_incorrect`. */
+  readonly primaryMetric?: string;
 }
 
 /** A flow input declaration. */

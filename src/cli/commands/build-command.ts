@@ -21,8 +21,8 @@ export interface BuildCommandOptions extends GlobalOptions {
   readonly dryRun: boolean;
   readonly concurrency?: number;
   readonly connection?: string;
-  readonly json: boolean;
   readonly quiet?: boolean;
+  readonly json: boolean;
 }
 
 /** `kwgraph build [target ...]` */
