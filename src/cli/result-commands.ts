@@ -21,8 +21,10 @@ export function registerResultCommands(
     .description('the built runs of a stage (default: the last) side by side, best first')
     .argument('[stage]', 'the stage whose runs are compared')
     .option(
-      '--metric <names...>',
-      'metric columns, the first ranking the runs (default: compare.metric and a few more)',
+      '--metric <name>',
+      'a metric column, the first ranking the runs; repeat it or list names with commas ' +
+        '(default: compare.metric and a few more)',
+      (value: string, previous: string[] | undefined) => [...(previous ?? []), value],
     )
     .option('--all-metrics', 'a column for every metric the runs report', false)
     .addOption(
