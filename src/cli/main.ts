@@ -4,7 +4,9 @@ import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
 import { buildCommand } from './commands/build-command.js';
 import { graphCommand } from './commands/graph-command.js';
 import { statusCommand } from './commands/status-command.js';
+import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
 import { EXIT_USAGE, type GlobalOptions } from './load.js';
+import { registerResultCommands } from './result-commands.js';
 
 /**
  * The kwgraph command line. Returns the exit code: 0 success, 1 a run failed, 2 a usage or
@@ -12,6 +14,7 @@ import { EXIT_USAGE, type GlobalOptions } from './load.js';
  * --verbose.
  */
 export async function main(argv: readonly string[]): Promise<number> {
+  exitQuietlyOnClosedPipe();
   let exitCode = 0;
   const program = new Command('kwgraph')
     .description('Incremental, content-hashed builds of multi-step LLM experiments')
@@ -38,6 +41,7 @@ export async function main(argv: readonly string[]): Promise<number> {
       '--connection <name>',
       'run every model node on this connection (or KWGRAPH_CONNECTION)',
     )
+    .option('--quiet', 'no live display: plain lines, even on a terminal', false)
     .option('--json', 'print one JSON object with every run on stdout', false)
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await buildCommand(targets, globals(command) as never);
@@ -52,6 +56,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await statusCommand(targets, globals(command) as never);
     });
+
+  registerResultCommands(program, (code) => (exitCode = code));
 
   program
     .command('graph')

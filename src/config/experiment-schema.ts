@@ -180,6 +180,10 @@ export const experimentSchema = z
     compare: z
       .strictObject({
         metric: z.string().min(1).optional().describe('The metric runs are ranked by'),
+        higher_is_better: z
+          .boolean()
+          .optional()
+          .describe('False when a lower value of the metric is better; default true'),
       })
       .optional(),
   })

@@ -107,6 +107,7 @@ export function normalizeExperiment(
     cache: raw.cache,
     stages,
     primaryMetric: raw.compare?.metric,
+    higherIsBetter: raw.compare?.higher_is_better,
   });
   return { experiment, diagnostics };
 }

@@ -177,6 +177,8 @@ export interface ExperimentConfig {
   readonly cache?: string;
   /** In file order. */
   readonly stages: readonly StageConfig[];
+  /** False when a lower primary metric is better (a cost, an error rate); default true. */
+  readonly higherIsBetter?: boolean;
   /** The metric `compare` ranks by, e.g. `recall_incorrect`. */
   readonly primaryMetric?: string;
 }

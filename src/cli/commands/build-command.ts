@@ -1,4 +1,3 @@
-import type { BuildEvent } from '../../events/build-events.js';
 import { BuildContext } from '../../execute/build-context.js';
 import { runBuild } from '../../execute/build.js';
 import { computeStatus } from '../../execute/status.js';
@@ -12,7 +11,9 @@ import {
   useColor,
   type GlobalOptions,
 } from '../load.js';
-import { buildSummaryLines, plainBuildRenderer } from '../render/plain-build-renderer.js';
+import { chooseBuildRenderer } from '../render/choose-build-renderer.js';
+import { buildSummaryLines } from '../render/plain-build-renderer.js';
+import { expectedWork } from './expected-work.js';
 import { printStatus } from './status-command.js';
 
 export interface BuildCommandOptions extends GlobalOptions {
@@ -20,6 +21,7 @@ export interface BuildCommandOptions extends GlobalOptions {
   readonly dryRun: boolean;
   readonly concurrency?: number;
   readonly connection?: string;
+  readonly quiet?: boolean;
   readonly json: boolean;
 }
 
@@ -54,9 +56,10 @@ export async function buildCommand(
 
   const color = useColor(process.stdout);
   const writeLine = (line: string) => process.stdout.write(`${line}\n`);
-  const render: (event: BuildEvent) => void = options.json
-    ? () => {}
-    : plainBuildRenderer(writeLine, { color });
+  const renderer = await chooseBuildRenderer(
+    { json: options.json, quiet: options.quiet ?? false },
+    () => expectedWork(context.value, options.force),
+  );
 
   let report;
   try {
@@ -66,7 +69,7 @@ export async function buildCommand(
         force: options.force,
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
       },
-      render,
+      renderer.render,
     );
   } catch (error) {
     if (error instanceof ConnectionSetupError) {
@@ -76,6 +79,8 @@ export async function buildCommand(
       return EXIT_USAGE;
     }
     throw error;
+  } finally {
+    renderer.stop();
   }
   if (!report.ok) {
     reportDiagnostics(root, report.error);

@@ -1,23 +1,54 @@
 import type { BuildEvent, RunSummary } from '../../events/build-events.js';
 import { dollars, formatMetric, plural, seconds, styles } from './format.js';
 
+/** How often a run still executing gets a progress line, unless the caller says otherwise. */
+export const DEFAULT_PROGRESS_INTERVAL_MS = 5000;
+
 /**
  * Renders build events as plain lines: one when a run starts, one when it finishes or is served
- * from cache. Readable in a terminal and in CI logs alike.
+ * from cache, and for a long run at most one progress line every `progressIntervalMs`.
+ * Readable in a terminal and in CI logs alike.
  */
 export function plainBuildRenderer(
   write: (line: string) => void,
-  options: { color: boolean },
+  options: { color: boolean; progressIntervalMs?: number },
 ): (event: BuildEvent) => void {
   const style = styles(options.color);
+  const interval = options.progressIntervalMs ?? DEFAULT_PROGRESS_INTERVAL_MS;
+  // When each executing run started, and when it last printed a line.
+  const started = new Map<string, number>();
+  const lastLine = new Map<string, number>();
   return (event) => {
     switch (event.type) {
       case 'run-start':
+        started.set(event.run, Date.now());
+        lastLine.set(event.run, Date.now());
         write(
           `${style.cyan('run   ')}  ${event.run}  ${style.dim(`${plural(event.rows, 'row')} · ${event.reasons.join('; ')}`)}`,
         );
         return;
+      case 'run-progress': {
+        const now = Date.now();
+        const last = lastLine.get(event.run);
+        if (last === undefined || event.done >= event.total || now - last < interval) return;
+        lastLine.set(event.run, now);
+        const rate = event.done / Math.max(0.001, (now - (started.get(event.run) ?? now)) / 1000);
+        write(
+          `${style.dim('…     ')}  ${event.run}  ${style.dim(
+            [
+              `${event.done}/${event.total} rows`,
+              `${plural(event.calls, 'call')} sent`,
+              `${event.cachedCalls} from call cache`,
+              `${event.failed} failed`,
+              `${rate.toFixed(1)} rows/s`,
+            ].join(' · '),
+          )}`,
+        );
+        return;
+      }
       case 'run-finish':
+        started.delete(event.summary.id);
+        lastLine.delete(event.summary.id);
         write(finishLine(event.summary, style));
         for (const line of errorLines(event.summary.errors))
           write(`          ${style.red('✗')} ${line}`);
@@ -29,7 +60,6 @@ export function plainBuildRenderer(
         write(`${style.yellow('warning:')} ${event.message}`);
         return;
       case 'plan':
-      case 'run-progress':
         return;
     }
   };
@@ -39,7 +69,7 @@ export function plainBuildRenderer(
  * Row errors grouped by node and message, most frequent first: a run whose 10,000 rows fail
  * for one reason prints one line, not 10,000.
  */
-function errorLines(errors: RunSummary['errors'], most = 5): string[] {
+export function errorLines(errors: RunSummary['errors'], most = 5): string[] {
   const groups = new Map<string, { node?: string; error: string; rows: string[] }>();
   for (const error of errors) {
     const key = `${error.node ?? ''}\u0000${error.error}`;
