@@ -85,7 +85,9 @@ export function runSummaryLines(
         'connection',
         identity.kind === 'module'
           ? `${name}: module ${identity.module} ${style.dim(short(identity.moduleHash))}`
-          : `${name}: ${identity.kind} ${identity.baseUrl ?? '(default URL)'}`,
+          : identity.kind === 'openai'
+            ? `${name}: openai ${identity.servers.join(', ') || '(default URL)'}`
+            : `${name}: azure_openai ${identity.deployments.join(', ')}`,
       ),
     );
   }
