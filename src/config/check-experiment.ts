@@ -350,9 +350,38 @@ function checkConnections({ experiment, source, flows }: ExperimentCheckInput): 
       ),
     );
   }
+  // A node's own connection matters only where no stage or variant setting replaces it: a
+  // promptflow flow naming a workspace connection runs unchanged on the stage's connection.
+  const nodesOwnConnection = new Set<FlowNode>();
+  for (const stage of experiment.stages) {
+    const flow = flows.get(stage.flow)?.config;
+    if (flow === undefined) continue;
+    for (const variant of stage.variants.length > 0 ? stage.variants : [undefined]) {
+      if ((variant?.settings.connection ?? stage.settings.connection) !== undefined) continue;
+      for (const node of nodesRun(flow, variant?.nodeVariants ?? {})) nodesOwnConnection.add(node);
+    }
+  }
   for (const flow of flows.values()) {
     for (const [node, at] of flow.nodePaths) {
-      if (node.type === 'llm') check(flow.source, [...at, 'connection'], node.connection);
+      if (node.type === 'llm' && nodesOwnConnection.has(node)) {
+        check(flow.source, [...at, 'connection'], node.connection);
+      }
+    }
+    for (const [name, value] of Object.entries(flow.config.environmentVariables ?? {})) {
+      for (const reference of findReferences(value, ['environment_variables', name])) {
+        const [connection = '', field, ...rest] = reference.parts;
+        if (!names.includes(connection)) {
+          check(flow.source, reference.path, connection);
+        } else if (field === undefined || rest.length > 0 || !CONNECTION_FIELDS.includes(field)) {
+          diagnostics.push(
+            flow.source.diagnostic(
+              reference.path,
+              `\`${reference.text}\` must read a field of connection \`${connection}\``,
+              { within: reference.text, hint: `fields: ${CONNECTION_FIELDS.join(', ')}` },
+            ),
+          );
+        }
+      }
     }
   }
 
@@ -388,6 +417,9 @@ function checkConnections({ experiment, source, flows }: ExperimentCheckInput): 
   }
   return diagnostics;
 }
+
+/** What `${connection.field}` may read in a flow's environment_variables. */
+export const CONNECTION_FIELDS = ['api_key', 'api_base', 'base_url', 'model'];
 
 /** The node definitions a run of the flow executes, given the variant's choices. */
 function nodesRun(flow: FlowConfig, choices: { readonly [node: string]: string }): FlowNode[] {

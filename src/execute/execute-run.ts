@@ -45,6 +45,8 @@ interface CachedRow {
   readonly outputs: Record<string, unknown>;
   readonly nodes: Record<string, unknown>;
   readonly calls: readonly CallRecord[];
+  /** Nodes `activate` bypassed; absent when none was. */
+  readonly bypassed?: readonly string[];
 }
 
 /** A row's result within this build. */
@@ -55,6 +57,7 @@ type RowResult =
       readonly outputs: Record<string, unknown>;
       readonly nodes: Record<string, unknown>;
       readonly calls: readonly CallRecord[];
+      readonly bypassed?: readonly string[];
       readonly fromRowCache: boolean;
     }
   | {
@@ -110,7 +113,9 @@ export async function executeRun(
 
   const okRows: AggregationRow[] = [];
   for (const result of results) {
-    if (result.status === 'ok') okRows.push({ inputs: result.inputs, nodes: result.nodes });
+    if (result.status === 'ok') {
+      okRows.push({ inputs: result.inputs, nodes: result.nodes, bypassed: result.bypassed ?? [] });
+    }
   }
   let metrics: unknown;
   let aggregationCalls: readonly CallRecord[] = [];
@@ -174,7 +179,12 @@ async function executeRow(
       calls: outcome.calls,
     };
   }
-  const entry: CachedRow = { outputs: outcome.outputs, nodes: outcome.nodes, calls: outcome.calls };
+  const entry: CachedRow = {
+    outputs: outcome.outputs,
+    nodes: outcome.nodes,
+    calls: outcome.calls,
+    ...(outcome.bypassed.length > 0 ? { bypassed: outcome.bypassed } : {}),
+  };
   await rowCache.set(key, entry);
   return { status: 'ok', inputs, ...entry, fromRowCache: false };
 }
@@ -269,6 +279,7 @@ async function materialise(
         index: row.index,
         inputs: result.inputs ?? null,
         nodes: result.status === 'ok' ? result.nodes : null,
+        ...(result.status === 'ok' && result.bypassed ? { bypassed: result.bypassed } : {}),
         calls: result.calls,
       }),
     );
