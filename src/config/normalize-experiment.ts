@@ -166,7 +166,7 @@ function readRunReferences(
   const rewrite = (value: JsonValue, at: YamlPath): JsonValue => {
     if (typeof value === 'string') {
       return value.replace(RUN_REFERENCE, (text: string, rest: string) => {
-        if (upstream !== undefined) return `\${${upstream}.${rest}`;
+        if (upstream !== undefined) return `\${${upstream}.${rest}}`;
         diagnostics.push(
           source.diagnostic(
             at,

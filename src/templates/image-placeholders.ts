@@ -52,8 +52,9 @@ export function withImagePlaceholders(
 }
 
 /**
- * Turns `![alt](placeholder)` in each message into an image part at that position and any other
- * placeholder into the image's source text. `urls[i]` is what to send for image `i`; images
+ * Turns `![alt](placeholder)` in each message into an image part at that position (the text on
+ * either side becomes a text part, trimmed) and any other placeholder into the image's source
+ * text. `urls[i]` is what to send for image `i`; images
  * (and extra URLs) not placed this way are appended to the last user message, after its text.
  */
 export function placeImages(
@@ -93,16 +94,16 @@ export function placeImages(
     const parts: ContentPart[] = [];
     let at = 0;
     for (const match of matches) {
-      const before = sourceText(text.slice(at, match.index));
-      if (before.trim() !== '') parts.push({ type: 'text', text: before });
+      const before = sourceText(text.slice(at, match.index)).trim();
+      if (before !== '') parts.push({ type: 'text', text: before });
       const index = Number(match[1]);
       parts.push(part(index));
       placed.add(index);
       at = match.index + match[0].length;
     }
-    const after = sourceText(text.slice(at));
-    if (after.trim() !== '') parts.push({ type: 'text', text: after });
-    result.push({ role: 'user', content: trimEnds(parts) });
+    const after = sourceText(text.slice(at)).trim();
+    if (after !== '') parts.push({ type: 'text', text: after });
+    result.push({ role: 'user', content: parts });
   }
 
   const unplaced = [...Array(Math.max(urls.length, images.length)).keys()].filter(
@@ -125,13 +126,4 @@ export function placeImages(
   for (const index of unplaced) parts.push(part(index));
   result[last] = { role: 'user', content: parts };
   return ok(result);
-}
-
-/** The message was trimmed as a whole; so are the text parts at its two ends. */
-function trimEnds(parts: ContentPart[]): ContentPart[] {
-  const first = parts[0];
-  if (first?.type === 'text') parts[0] = { type: 'text', text: first.text.trimStart() };
-  const last = parts[parts.length - 1];
-  if (last?.type === 'text') parts[parts.length - 1] = { type: 'text', text: last.text.trimEnd() };
-  return parts;
 }
