@@ -194,6 +194,8 @@ function checkStageReferences(
       const [head = '', second] = reference.parts;
 
       if (/^[A-Z_][A-Z0-9_]*$/.test(head) && reference.parts.length === 1) continue;
+      // `${run.outputs.x}` left as written could not be read as the upstream stage: said already.
+      if (head === 'run' && !stageNames.includes('run')) continue;
       // NOTE: columns are not checked against the dataset here; the loader does not read data.
       if (head === 'data') {
         if (second === undefined || second === '') {

@@ -1,4 +1,5 @@
 import type { RawModelParameters } from './common-schema.js';
+import { didYouMean } from './did-you-mean.js';
 import { normalizeParameters } from './normalize-settings.js';
 import type { JsonValue, ModelParameters } from './types.js';
 
@@ -131,7 +132,7 @@ export function readModelParameters(values: { readonly [name: string]: JsonValue
 
     problems.push({
       key: name,
-      message: `unknown model parameter \`${name}\``,
+      message: `unknown model parameter \`${name}\`${didYouMean(name, Object.keys(SENT))}`,
       hint: `model parameters: ${Object.keys(SENT).join(', ')}`,
     });
   }

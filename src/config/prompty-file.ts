@@ -93,6 +93,7 @@ export function readPromptyFile(
   for (const problem of read.problems) {
     diagnostics.push(
       source.diagnostic(['model', 'parameters', problem.key], problem.message, {
+        key: true,
         hint: problem.hint,
       }),
     );
