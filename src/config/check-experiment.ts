@@ -186,7 +186,8 @@ function checkStageReferences(
   const stageNames = experiment.stages.map((candidate) => candidate.name);
 
   for (const [input, value] of Object.entries(stage.inputs)) {
-    for (const reference of findReferences(value, ['stages', stage.name, 'inputs', input])) {
+    const at = ['stages', stage.name, mappingKey(source, stage.name), input];
+    for (const reference of findReferences(value, at)) {
       const report = (message: string, hint: string) =>
         diagnostics.push(
           source.diagnostic(reference.path, message, { within: reference.text, hint }),
@@ -271,6 +272,14 @@ function checkOutputReference(check: OutputReference): void {
   }
 }
 
+/** Where a stage's input mapping is written: `inputs`, or promptflow's `column_mapping`. */
+function mappingKey(source: YamlSource, stage: string): 'inputs' | 'column_mapping' {
+  return source.nodeAt(['stages', stage, 'inputs']) === undefined &&
+    source.nodeAt(['stages', stage, 'column_mapping']) !== undefined
+    ? 'column_mapping'
+    : 'inputs';
+}
+
 /** Every flow input must be mapped (or have a default), and every mapping must be an input. */
 function checkStageInputs(
   { source, flows }: ExperimentCheckInput,
@@ -285,7 +294,7 @@ function checkStageInputs(
     if (declared.includes(input)) continue;
     diagnostics.push(
       source.diagnostic(
-        ['stages', stage.name, 'inputs', input],
+        ['stages', stage.name, mappingKey(source, stage.name), input],
         `flow \`${flow.dir}\` has no input \`${input}\`${didYouMean(input, declared)}`,
         {
           key: true,
@@ -302,13 +311,14 @@ function checkStageInputs(
   const typos = Object.keys(stage.inputs)
     .filter((input) => !declared.includes(input))
     .map((input) => closestMatch(input, declared));
-  const hasInputs = source.nodeAt(['stages', stage.name, 'inputs']) !== undefined;
+  const mapping = mappingKey(source, stage.name);
+  const hasInputs = source.nodeAt(['stages', stage.name, mapping]) !== undefined;
   for (const input of Object.values(flow.inputs)) {
     if (input.default !== undefined || input.name in stage.inputs) continue;
     if (typos.includes(input.name)) continue;
     diagnostics.push(
       source.diagnostic(
-        hasInputs ? ['stages', stage.name, 'inputs'] : ['stages', stage.name],
+        hasInputs ? ['stages', stage.name, mapping] : ['stages', stage.name],
         `stage \`${stage.name}\` does not map flow input \`${input.name}\``,
         {
           key: true,
