@@ -324,7 +324,8 @@ function nodeFromDefinition(
     return undefined;
   }
   if (raw.type !== 'llm') {
-    for (const key of ['parameters', 'connection', 'api', 'provider', 'module'] as const) {
+    // `provider` and `module` are promptflow's bookkeeping of which tool runs a node: ignored.
+    for (const key of ['parameters', 'connection', 'api'] as const) {
       if (raw[key] !== undefined) onlyFor([key], 'llm');
     }
   }
@@ -399,8 +400,9 @@ function nodeFromDefinition(
 
 /**
  * An llm node. Model parameters come from, lowest first: the .prompty file's front matter,
- * promptflow-style parameters among the node's `inputs`, and kwgraph's `parameters` block. The
- * remaining inputs are the template's variables, on top of the .prompty file's input defaults.
+ * promptflow-style parameters among the node's `inputs` (in a flow.dag.yaml), and kwgraph's
+ * `parameters` block. The remaining inputs are the template's variables, on top of the .prompty
+ * file's input defaults.
  */
 function llmNode(
   name: string,
@@ -412,7 +414,11 @@ function llmNode(
   prompty: PromptyDefinition | undefined,
   diagnostics: Diagnostic[],
 ): FlowNode {
-  const split = splitLlmInputs(raw.inputs ?? {});
+  // promptflow's llm tool takes its parameters among the inputs; kwgraph's own flow.yaml keeps
+  // them under `parameters`, so that any name can be a template variable there.
+  const split = isPromptflowFile(source.file)
+    ? splitLlmInputs(raw.inputs ?? {})
+    : { parameters: {}, variables: raw.inputs ?? {}, problems: [] };
   for (const problem of split.problems) {
     diagnostics.push(
       source.diagnostic([...at, 'inputs', problem.key], problem.message, {
@@ -445,4 +451,9 @@ function llmNode(
     connection: raw.connection ?? prompty?.connection,
     parameters: { ...prompty?.parameters, ...split.parameters, ...written },
   });
+}
+
+/** A flow file written by (or for) promptflow, whose llm nodes follow promptflow's rules. */
+function isPromptflowFile(file: string): boolean {
+  return path.posix.basename(file) === 'flow.dag.yaml';
 }
