@@ -30,7 +30,8 @@ export const FLOW_INPUT_TYPES = [
   'bool',
 ] as const;
 
-export const NODE_TYPES = ['llm', 'prompt', 'code', 'python'] as const;
+// `custom_llm` is promptflow's type for its vision chat tools; it runs as an llm node.
+export const NODE_TYPES = ['llm', 'prompt', 'code', 'python', 'custom_llm'] as const;
 
 const flowInputSchema = z.strictObject({
   type: z.enum(FLOW_INPUT_TYPES),
@@ -54,7 +55,7 @@ const flowOutputSchema = z.strictObject({
 const sourceSchema = z.strictObject({
   // promptflow writes `type: code` on every source; accepted so its files load unchanged.
   // `package` (a tool from an installed package) is reported as unsupported.
-  type: z.enum(['code', 'package']).optional(),
+  type: z.enum(['code', 'package', 'package_with_prompt']).optional(),
   path: pathSchema
     .optional()
     .describe('Template (llm, prompt) or module (code, python), relative to the flow folder'),

@@ -109,7 +109,9 @@ async function readPrompties(
       Object.values(entry.variants).map((variant) => variant.node),
     ),
   ].flatMap((node) =>
-    node.type === 'llm' && node.source?.path !== undefined && isPromptyFile(node.source.path)
+    (node.type === 'llm' || node.type === 'custom_llm') &&
+    node.source?.path !== undefined &&
+    isPromptyFile(node.source.path)
       ? [path.posix.normalize(node.source.path)]
       : [],
   );

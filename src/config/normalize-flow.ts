@@ -323,16 +323,28 @@ function nodeFromDefinition(
     );
     return undefined;
   }
-  if (raw.type !== 'llm') {
+  // promptflow's vision chat tools are `custom_llm` nodes whose package tool renders a template
+  // (`source: { type: package_with_prompt, tool: ..., path: chat.jinja2 }`): an llm node here.
+  const withPrompt =
+    raw.type === 'custom_llm' &&
+    raw.source?.type === 'package_with_prompt' &&
+    raw.source.path !== undefined;
+  const type = raw.type === 'custom_llm' ? 'llm' : raw.type;
+  if (type !== 'llm') {
     // `provider` and `module` are promptflow's bookkeeping of which tool runs a node: ignored.
     for (const key of ['parameters', 'connection', 'api'] as const) {
       if (raw[key] !== undefined) onlyFor([key], 'llm');
     }
   }
-  if (raw.type !== 'code' && raw.type !== 'python' && raw.source?.function !== undefined) {
+  if (type !== 'code' && type !== 'python' && raw.source?.function !== undefined) {
     onlyFor(['source', 'function'], 'code and python');
   }
-  if (raw.source?.type === 'package' || raw.source?.tool !== undefined) {
+  if (
+    !withPrompt &&
+    (raw.source?.type === 'package' ||
+      raw.source?.type === 'package_with_prompt' ||
+      raw.source?.tool !== undefined)
+  ) {
     const tool = raw.source.tool === undefined ? 'a package tool' : `\`${raw.source.tool}\``;
     diagnostics.push(
       source.diagnostic(
@@ -353,7 +365,7 @@ function nodeFromDefinition(
       python: 'a .py file',
       llm: 'a template (.jinja2 or .prompty)',
       prompt: 'a template',
-    }[raw.type];
+    }[type];
     diagnostics.push(
       source.diagnostic([...at, 'source'], `node \`${name}\` has no \`source\``, {
         hint: `add \`source: { path: ... }\` naming ${what} in the flow folder`,
@@ -361,7 +373,7 @@ function nodeFromDefinition(
     );
     return undefined;
   }
-  if (raw.type === 'llm' && raw.api !== undefined && raw.api !== 'chat') {
+  if (type === 'llm' && raw.api !== undefined && raw.api !== 'chat') {
     diagnostics.push(
       source.diagnostic([...at, 'api'], `llm api \`${raw.api}\` is not supported`, {
         hint: 'kwgraph sends chat requests: write `api: chat` and give the template role lines',
@@ -379,7 +391,7 @@ function nodeFromDefinition(
   // Relative to the flow folder as written, tidied (`./a.jinja2` → `a.jinja2`); whether it
   // exists and stays inside the project is checked with the other files.
   const file = path.posix.normalize(raw.source.path);
-  switch (raw.type) {
+  switch (type) {
     case 'llm':
       return llmNode(name, raw, at, file, base, source, prompties.get(file), diagnostics);
     case 'prompt':
@@ -394,7 +406,7 @@ function nodeFromDefinition(
         function: raw.source.function,
       });
     default:
-      return assertNever(raw.type, 'node type');
+      return assertNever(type, 'node type');
   }
 }
 
@@ -416,9 +428,16 @@ function llmNode(
 ): FlowNode {
   // promptflow's llm tool takes its parameters among the inputs; kwgraph's own flow.yaml keeps
   // them under `parameters`, so that any name can be a template variable there.
-  const split = isPromptflowFile(source.file)
+  const promptflowFile = isPromptflowFile(source.file);
+  const split = promptflowFile
     ? splitLlmInputs(raw.inputs ?? {})
     : { parameters: {}, variables: raw.inputs ?? {}, problems: [] };
+  // promptflow's llm tools take their connection as an argument too (`connection: my_aoai`).
+  const { connection: connectionInput, ...variables } = split.variables;
+  const inputConnection =
+    promptflowFile && typeof connectionInput === 'string' && !connectionInput.includes('${')
+      ? connectionInput
+      : undefined;
   for (const problem of split.problems) {
     diagnostics.push(
       source.diagnostic([...at, 'inputs', problem.key], problem.message, {
@@ -445,10 +464,13 @@ function llmNode(
 
   return compact({
     ...base,
-    inputs: { ...prompty?.inputDefaults, ...split.variables },
+    inputs: {
+      ...prompty?.inputDefaults,
+      ...(inputConnection === undefined ? split.variables : variables),
+    },
     type: 'llm' as const,
     template,
-    connection: raw.connection ?? prompty?.connection,
+    connection: raw.connection ?? inputConnection ?? prompty?.connection,
     parameters: { ...prompty?.parameters, ...split.parameters, ...written },
   });
 }

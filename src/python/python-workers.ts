@@ -30,6 +30,7 @@ interface Pool {
  */
 export class PythonWorkers {
   private readonly pools = new Map<string, Pool>();
+  private readonly environments = new Map<string, Readonly<Record<string, string>>>();
   private closed = false;
 
   constructor(private readonly options: PythonWorkersOptions) {}
@@ -59,8 +60,6 @@ export class PythonWorkers {
     await Promise.all(workers.map((worker) => worker.stop()));
     for (const worker of workers) running.delete(worker);
   }
-
-  private readonly environments = new Map<string, Readonly<Record<string, string>>>();
 
   private environmentOf(flowDir: string): Readonly<Record<string, string>> {
     let env = this.environments.get(flowDir);
