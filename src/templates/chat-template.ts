@@ -1,7 +1,7 @@
 import { isImageRef, type ChatMessage, type ImagePart, type ImageRef } from '../models/chat.js';
 import { fail, type Result } from '../util/result.js';
 import { copyVariables } from './copy-values.js';
-import { placeImages, withImagePlaceholders } from './image-placeholders.js';
+import { placeImages, withChatLists, withImagePlaceholders } from './image-placeholders.js';
 import { renderTemplate } from './render-template.js';
 import { escapeRoleMarkers } from './role-markers.js';
 import { splitChatMessages } from './split-chat-messages.js';
@@ -43,7 +43,11 @@ export function renderChatTemplate(
 ): Result<ChatMessage[], TemplateError> {
   const placeholders = withImagePlaceholders(variables);
   const escape = escapeRoleMarkers();
-  const rendered = renderTemplate(source, file, copyVariables(placeholders.variables, escape.hide));
+  const variablesSeen = withChatLists(
+    copyVariables(placeholders.variables, escape.hide),
+    placeholders,
+  );
+  const rendered = renderTemplate(source, file, variablesSeen);
   if (!rendered.ok) {
     return fail({ ...rendered.error, message: escape.restore(rendered.error.message) });
   }

@@ -2,17 +2,20 @@ import { randomBytes } from 'node:crypto';
 
 import { isImageRef, type ChatMessage, type ContentPart, type ImageRef } from '../models/chat.js';
 import { fail, ok, type Result } from '../util/result.js';
+import { ChatInputList } from './python-repr.js';
 import type { TemplateError } from './template-error.js';
 
 /**
  * Images in a chat template. A template places an image where it writes promptflow's markdown
- * form, `![image]({{ image }})`; images it does not place go after the text of the last user
- * message.
+ * form, `![image]({{ image }})`, or prints it alone on a line (as promptflow's vision tools
+ * read a message); images it does not place go after the text of the last user message. A list
+ * holding images prints one item per line, as promptflow's chat tools print it, so that
+ * `{{ question }}` with `["How many colours?", <image>]` places the image after the text.
  *
  * While the template renders, each image variable is a placeholder carrying a random nonce, so
  * the only way to produce an image part is to print an image variable: row data holding
- * `![image](https://...)` stays text, as it cannot know the nonce. A placeholder printed outside
- * the markdown form becomes the image's source text (its path or URL).
+ * `![image](https://...)` stays text, as it cannot know the nonce. A placeholder printed within
+ * other text becomes the image's source text (its path or URL).
  */
 
 /** The images of a node's variables, in order: top-level values and items of top-level lists. */
@@ -52,6 +55,24 @@ export function withImagePlaceholders(
 }
 
 /**
+ * The variables as the template sees them: lists that hold images become ChatInputLists,
+ * which print one item per line. Applied to the copy a render owns.
+ */
+export function withChatLists(
+  variables: Record<string, unknown>,
+  placeholders: ImagePlaceholders,
+): Record<string, unknown> {
+  const token = new RegExp(`^kwimg${placeholders.nonce}n\\d+x$`);
+  const holdsImage = (item: unknown) => typeof item === 'string' && token.test(item);
+  const result: Record<string, unknown> = {};
+  for (const [name, value] of Object.entries(variables)) {
+    result[name] =
+      Array.isArray(value) && value.some(holdsImage) ? ChatInputList.from(value) : value;
+  }
+  return result;
+}
+
+/**
  * Turns `![alt](placeholder)` in each message into an image part at that position (the text on
  * either side becomes a text part, trimmed) and any other placeholder into the image's source
  * text. `urls[i]` is what to send for image `i`; images
@@ -65,7 +86,11 @@ export function placeImages(
   file: string,
 ): Result<ChatMessage[], TemplateError> {
   const { nonce, images } = placeholders;
-  const markdown = new RegExp(`!\\[[^\\]\\n]*\\]\\(\\s*kwimg${nonce}n(\\d+)x\\s*\\)`, 'gi');
+  // `![alt](placeholder)` anywhere, or a placeholder alone on its line.
+  const placed = new RegExp(
+    `!\\[[^\\]\\n]*\\]\\(\\s*kwimg${nonce}n(\\d+)x\\s*\\)|^[^\\S\\n]*kwimg${nonce}n(\\d+)x[^\\S\\n]*$`,
+    'gim',
+  );
   const bare = new RegExp(`kwimg${nonce}n(\\d+)x`, 'gi');
   const sourceText = (text: string) =>
     text.replace(bare, (found: string, index: string) => images[Number(index)]?.source ?? found);
@@ -74,11 +99,11 @@ export function placeImages(
     return { type: 'image_url', image_url: { url, ...(detail ? { detail } : {}) } };
   };
 
-  const placed = new Set<number>();
+  const used = new Set<number>();
   const result: ChatMessage[] = [];
   for (const message of messages) {
     const text = typeof message.content === 'string' ? message.content : '';
-    const matches = [...text.matchAll(markdown)];
+    const matches = [...text.matchAll(placed)];
     if (matches.length === 0) {
       result.push(
         typeof message.content === 'string' ? { ...message, content: sourceText(text) } : message,
@@ -96,9 +121,9 @@ export function placeImages(
     for (const match of matches) {
       const before = sourceText(text.slice(at, match.index)).trim();
       if (before !== '') parts.push({ type: 'text', text: before });
-      const index = Number(match[1]);
+      const index = Number(match[1] ?? match[2]);
       parts.push(part(index));
-      placed.add(index);
+      used.add(index);
       at = match.index + match[0].length;
     }
     const after = sourceText(text.slice(at)).trim();
@@ -107,7 +132,7 @@ export function placeImages(
   }
 
   const unplaced = [...Array(Math.max(urls.length, images.length)).keys()].filter(
-    (index) => !placed.has(index),
+    (index) => !used.has(index),
   );
   if (unplaced.length === 0) return ok(result);
 

@@ -38,7 +38,27 @@ describe('images placed by the template', () => {
     ]);
   });
 
-  it('print as their source outside the markdown form, and are then attached at the end', () => {
+  it('go where the template prints them alone on a line, as promptflow vision tools read it', () => {
+    const source = '# user:\nDescribe:\n{{ picture }}\nBriefly.';
+    const [message] = render(source, { picture });
+    expect(message?.content).toEqual([
+      { type: 'text', text: 'Describe:' },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+      { type: 'text', text: 'Briefly.' },
+    ]);
+  });
+
+  it('in a list print one item per line, so a question with a picture reads in order', () => {
+    const [message] = render('# user:\n{{ question }}', {
+      question: ['How many colours can you see?', picture],
+    });
+    expect(message?.content).toEqual([
+      { type: 'text', text: 'How many colours can you see?' },
+      { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA' } },
+    ]);
+  });
+
+  it('print as their source within other text, and are then attached at the end', () => {
     const [message] = render('# user:\nFile: {{ picture }}', { picture });
     expect(message?.content).toEqual([
       { type: 'text', text: 'File: data/images/a.png' },
