@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 
 import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
 import { buildCommand } from './commands/build-command.js';
+import { flowTestCommand } from './commands/flow-test-command.js';
 import { graphCommand } from './commands/graph-command.js';
 import { statusCommand } from './commands/status-command.js';
 import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
@@ -70,6 +71,25 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...globals(command),
         format: command.opts()['format'] as GraphFormat,
       });
+    });
+
+  program
+    .command('flow')
+    .description('work with one flow folder')
+    .command('test')
+    .description("run a flow on one input and print every node's output")
+    .argument('<folder>', 'the flow folder')
+    .option('--inputs <file>', 'a JSON object of flow inputs (defaults from the flow)')
+    .option(
+      '--variant <node.variant>',
+      'run this variant of a node (repeatable)',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    )
+    .option('--connection <name>', 'run every llm node on this connection')
+    .option('--json', 'print the report as JSON', false)
+    .action(async (folder: string, _options, command: Command) => {
+      exitCode = await flowTestCommand(folder, globals(command) as never);
     });
 
   try {

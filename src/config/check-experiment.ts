@@ -186,7 +186,8 @@ function checkStageReferences(
   const stageNames = experiment.stages.map((candidate) => candidate.name);
 
   for (const [input, value] of Object.entries(stage.inputs)) {
-    for (const reference of findReferences(value, ['stages', stage.name, 'inputs', input])) {
+    const at = ['stages', stage.name, mappingKey(source, stage.name), input];
+    for (const reference of findReferences(value, at)) {
       const report = (message: string, hint: string) =>
         diagnostics.push(
           source.diagnostic(reference.path, message, { within: reference.text, hint }),
@@ -194,6 +195,8 @@ function checkStageReferences(
       const [head = '', second] = reference.parts;
 
       if (/^[A-Z_][A-Z0-9_]*$/.test(head) && reference.parts.length === 1) continue;
+      // `${run.outputs.x}` left as written could not be read as the upstream stage: said already.
+      if (head === 'run' && !stageNames.includes('run')) continue;
       // NOTE: columns are not checked against the dataset here; the loader does not read data.
       if (head === 'data') {
         if (second === undefined || second === '') {
@@ -269,6 +272,14 @@ function checkOutputReference(check: OutputReference): void {
   }
 }
 
+/** Where a stage's input mapping is written: `inputs`, or promptflow's `column_mapping`. */
+function mappingKey(source: YamlSource, stage: string): 'inputs' | 'column_mapping' {
+  return source.nodeAt(['stages', stage, 'inputs']) === undefined &&
+    source.nodeAt(['stages', stage, 'column_mapping']) !== undefined
+    ? 'column_mapping'
+    : 'inputs';
+}
+
 /** Every flow input must be mapped (or have a default), and every mapping must be an input. */
 function checkStageInputs(
   { source, flows }: ExperimentCheckInput,
@@ -283,7 +294,7 @@ function checkStageInputs(
     if (declared.includes(input)) continue;
     diagnostics.push(
       source.diagnostic(
-        ['stages', stage.name, 'inputs', input],
+        ['stages', stage.name, mappingKey(source, stage.name), input],
         `flow \`${flow.dir}\` has no input \`${input}\`${didYouMean(input, declared)}`,
         {
           key: true,
@@ -300,13 +311,14 @@ function checkStageInputs(
   const typos = Object.keys(stage.inputs)
     .filter((input) => !declared.includes(input))
     .map((input) => closestMatch(input, declared));
-  const hasInputs = source.nodeAt(['stages', stage.name, 'inputs']) !== undefined;
+  const mapping = mappingKey(source, stage.name);
+  const hasInputs = source.nodeAt(['stages', stage.name, mapping]) !== undefined;
   for (const input of Object.values(flow.inputs)) {
     if (input.default !== undefined || input.name in stage.inputs) continue;
     if (typos.includes(input.name)) continue;
     diagnostics.push(
       source.diagnostic(
-        hasInputs ? ['stages', stage.name, 'inputs'] : ['stages', stage.name],
+        hasInputs ? ['stages', stage.name, mapping] : ['stages', stage.name],
         `stage \`${stage.name}\` does not map flow input \`${input.name}\``,
         {
           key: true,
@@ -350,9 +362,38 @@ function checkConnections({ experiment, source, flows }: ExperimentCheckInput): 
       ),
     );
   }
+  // A node's own connection matters only where no stage or variant setting replaces it: a
+  // promptflow flow naming a workspace connection runs unchanged on the stage's connection.
+  const nodesOwnConnection = new Set<FlowNode>();
+  for (const stage of experiment.stages) {
+    const flow = flows.get(stage.flow)?.config;
+    if (flow === undefined) continue;
+    for (const variant of stage.variants.length > 0 ? stage.variants : [undefined]) {
+      if ((variant?.settings.connection ?? stage.settings.connection) !== undefined) continue;
+      for (const node of nodesRun(flow, variant?.nodeVariants ?? {})) nodesOwnConnection.add(node);
+    }
+  }
   for (const flow of flows.values()) {
     for (const [node, at] of flow.nodePaths) {
-      if (node.type === 'llm') check(flow.source, [...at, 'connection'], node.connection);
+      if (node.type === 'llm' && nodesOwnConnection.has(node)) {
+        check(flow.source, [...at, 'connection'], node.connection);
+      }
+    }
+    for (const [name, value] of Object.entries(flow.config.environmentVariables ?? {})) {
+      for (const reference of findReferences(value, ['environment_variables', name])) {
+        const [connection = '', field, ...rest] = reference.parts;
+        if (!names.includes(connection)) {
+          check(flow.source, reference.path, connection);
+        } else if (field === undefined || rest.length > 0 || !CONNECTION_FIELDS.includes(field)) {
+          diagnostics.push(
+            flow.source.diagnostic(
+              reference.path,
+              `\`${reference.text}\` must read a field of connection \`${connection}\``,
+              { within: reference.text, hint: `fields: ${CONNECTION_FIELDS.join(', ')}` },
+            ),
+          );
+        }
+      }
     }
   }
 
@@ -388,6 +429,9 @@ function checkConnections({ experiment, source, flows }: ExperimentCheckInput): 
   }
   return diagnostics;
 }
+
+/** What `${connection.field}` may read in a flow's environment_variables. */
+export const CONNECTION_FIELDS = ['api_key', 'api_base', 'base_url', 'model'];
 
 /** The node definitions a run of the flow executes, given the variant's choices. */
 function nodesRun(flow: FlowConfig, choices: { readonly [node: string]: string }): FlowNode[] {

@@ -14,6 +14,7 @@ import {
   suggestSibling,
 } from './project-paths.js';
 import { findReferences, type Reference } from './references.js';
+import { templateSource } from '../templates/prompty-sections.js';
 import type { FlowNode } from './types.js';
 import type { YamlPath } from './yaml-source.js';
 
@@ -50,27 +51,49 @@ function checkNodeReferences(
   const edges: [string, string][] = [];
 
   for (const [node, at] of definitions) {
-    for (const [input, value] of Object.entries(node.inputs)) {
-      for (const reference of findReferences(value, [...at, 'inputs', input])) {
-        const report = (message: string, hint?: string) =>
-          diagnostics.push(
-            source.diagnostic(reference.path, message, { within: reference.text, hint }),
-          );
-        const target = checkFlowReference(flow, reference, report);
-        if (target === undefined) continue;
-        if (target === node.name) {
-          report(`node \`${node.name}\` reads its own output`, 'a node can only read other nodes');
-          continue;
-        }
-        edges.push([target, node.name]);
-        const aggregated = (byName.get(target) ?? []).some((candidate) => candidate.aggregation);
-        if (aggregated && !node.aggregation) {
-          report(
-            `node \`${node.name}\` runs per row, but \`${target}\` is an aggregation node ` +
-              'that runs once per run',
-            'only aggregation nodes can read the output of an aggregation node',
-          );
-        }
+    const read = Object.entries(node.inputs).flatMap(([input, value]) =>
+      findReferences(value, [...at, 'inputs', input]),
+    );
+    if (node.activate !== undefined) {
+      const when = findReferences(node.activate.when, [...at, 'activate', 'when']);
+      if (when.length !== 1 || node.activate.when.trim() !== when[0]?.text) {
+        diagnostics.push(
+          source.diagnostic([...at, 'activate', 'when'], '`activate.when` must be one reference', {
+            hint: 'write `when: ${node.output}` or `when: ${inputs.name}`',
+          }),
+        );
+      } else {
+        read.push(...when);
+      }
+      if (node.aggregation) {
+        diagnostics.push(
+          source.diagnostic([...at, 'activate'], 'an aggregation node cannot have `activate`', {
+            key: true,
+            hint: 'an aggregation node runs once per run; decide inside its code what to compute',
+          }),
+        );
+      }
+    }
+
+    for (const reference of read) {
+      const report = (message: string, hint?: string) =>
+        diagnostics.push(
+          source.diagnostic(reference.path, message, { within: reference.text, hint }),
+        );
+      const target = checkFlowReference(flow, reference, report);
+      if (target === undefined) continue;
+      if (target === node.name) {
+        report(`node \`${node.name}\` reads its own output`, 'a node can only read other nodes');
+        continue;
+      }
+      edges.push([target, node.name]);
+      const aggregated = (byName.get(target) ?? []).some((candidate) => candidate.aggregation);
+      if (aggregated && !node.aggregation) {
+        report(
+          `node \`${node.name}\` runs per row, but \`${target}\` is an aggregation node ` +
+            'that runs once per run',
+          'only aggregation nodes can read the output of an aggregation node',
+        );
       }
     }
   }
@@ -179,8 +202,8 @@ function checkOutputs(flow: LoadedFlow): Diagnostic[] {
  * Templates and modules named by node sources: inside the project, present, and (templates)
  * free of syntax errors. A file shared by several variants is read and compiled once.
  *
- * NOTE: a code module is not imported here, so a missing exported function is found only when
- * a run executes the node (importing would run user code just to load the config).
+ * NOTE: a code module (or Python file) is not imported here, so a missing function is found
+ * only when a run executes the node (importing would run user code just to load the config).
  */
 async function checkNodeFiles(
   root: string,
@@ -193,7 +216,7 @@ async function checkNodeFiles(
 
   for (const [node, at] of definitions) {
     const sourcePath = [...at, 'source', 'path'];
-    const written = node.type === 'code' ? node.module : node.template;
+    const written = node.type === 'code' || node.type === 'python' ? node.module : node.template;
     const resolved = resolveProjectPath(written, config.dir);
     if (!resolved.ok) {
       diagnostics.push(source.diagnostic(sourcePath, resolved.message, { hint: resolved.hint }));
@@ -201,12 +224,29 @@ async function checkNodeFiles(
     }
 
     if (node.type === 'code' && !isModulePath(written)) {
+      const python = written.endsWith('.py');
       diagnostics.push(
         source.diagnostic(
           sourcePath,
           `code node \`${node.name}\` names \`${written}\`, which is not a module kwgraph can run`,
           {
-            hint: `code nodes run TypeScript or JavaScript: ${MODULE_EXTENSIONS.join(', ')}`,
+            hint: python
+              ? 'Python tools run in python nodes: write `type: python`'
+              : `code nodes run TypeScript or JavaScript: ${MODULE_EXTENSIONS.join(', ')}`,
+          },
+        ),
+      );
+      continue;
+    }
+    if (node.type === 'python' && !written.endsWith('.py')) {
+      diagnostics.push(
+        source.diagnostic(
+          sourcePath,
+          `python node \`${node.name}\` names \`${written}\`, which is not a .py file`,
+          {
+            hint: isModulePath(written)
+              ? 'TypeScript and JavaScript run in code nodes: write `type: code`'
+              : 'a python node runs a @tool function from a .py file in the flow folder',
           },
         ),
       );
@@ -215,7 +255,7 @@ async function checkNodeFiles(
 
     const kind = await fileKind(root, resolved.path);
     if (kind !== 'file') {
-      const what = node.type === 'code' ? 'module' : 'template';
+      const what = node.type === 'code' || node.type === 'python' ? 'module' : 'template';
       diagnostics.push(
         source.diagnostic(
           sourcePath,
@@ -227,10 +267,10 @@ async function checkNodeFiles(
       continue;
     }
 
-    if (node.type !== 'code' && !compiled.has(resolved.path)) {
+    if ((node.type === 'llm' || node.type === 'prompt') && !compiled.has(resolved.path)) {
       compiled.add(resolved.path);
       const text = await readFile(path.join(root, resolved.path), 'utf8');
-      const syntaxError = checkTemplateSyntax(resolved.path, text);
+      const syntaxError = checkTemplateSyntax(resolved.path, templateSource(resolved.path, text));
       if (syntaxError !== undefined) diagnostics.push(syntaxError);
     }
   }

@@ -73,6 +73,8 @@ export const modelParametersShape = {
     .enum(['low', 'high', 'auto'])
     .optional()
     .describe('Image detail for image parts of a message'),
+  presence_penalty: z.number().min(-2).max(2).optional(),
+  frequency_penalty: z.number().min(-2).max(2).optional(),
 };
 
 export const modelParametersSchema = z.strictObject(modelParametersShape);

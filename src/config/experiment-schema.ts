@@ -161,6 +161,10 @@ const stageSchema = z.strictObject({
     .record(z.string(), jsonValueSchema)
     .optional()
     .describe('Flow input ← expression: `${data.col}`, `${stage.outputs.field}` or a literal'),
+  column_mapping: z
+    .record(z.string(), jsonValueSchema)
+    .optional()
+    .describe("promptflow's name for `inputs`; `${run.outputs.x}` reads the one upstream stage"),
   variants: z.array(variantSchema).optional(),
   settings: stageSettingsSchema.optional(),
 });
@@ -177,6 +181,11 @@ export const experimentSchema = z
       .optional()
       .describe('Cache store URL; default sqlite://cache/kwgraph.sqlite'),
     stages: z.record(nameSchema('stage'), stageSchema),
+    python: z
+      .string()
+      .min(1)
+      .optional()
+      .describe('Python interpreter for python nodes (KWGRAPH_PYTHON overrides it)'),
     compare: z
       .strictObject({
         metric: z.string().min(1).optional().describe('The metric runs are ranked by'),

@@ -3,9 +3,11 @@ import path from 'node:path';
 
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { checkFlow } from './check-flow.js';
-import { flowSchema } from './flow-schema.js';
+import { isPromptyFile } from '../templates/prompty-sections.js';
+import { flowSchema, type RawFlow } from './flow-schema.js';
 import { normalizeFlow, type LoadedFlow } from './normalize-flow.js';
-import { fileKind, suggestSibling } from './project-paths.js';
+import { fileKind, resolveProjectPath, suggestSibling } from './project-paths.js';
+import { readPromptyFile, type PromptyDefinition } from './prompty-file.js';
 import { validateSource } from './schema-diagnostics.js';
 import { YamlSource } from './yaml-source.js';
 
@@ -26,7 +28,11 @@ export type FlowLoad =
  * Loads the flow in folder `dir` (POSIX, relative to the project root): finds its file, parses
  * and validates it, resolves it, and runs every check that needs only the flow itself.
  */
-export async function loadFlow(root: string, dir: string): Promise<FlowLoad> {
+export async function loadFlow(
+  root: string,
+  dir: string,
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): Promise<FlowLoad> {
   const folderKind = await fileKind(root, dir);
   if (folderKind !== 'directory') {
     return {
@@ -67,7 +73,8 @@ export async function loadFlow(root: string, dir: string): Promise<FlowLoad> {
     return { kind: 'read', flow: undefined, diagnostics: validated.diagnostics };
   }
 
-  const normalized = normalizeFlow(validated.value, source, dir);
+  const prompties = await readPrompties(root, dir, validated.value, env);
+  const normalized = normalizeFlow(validated.value, source, dir, prompties.definitions);
   const checked = await checkFlow(root, normalized.flow);
   // A flow whose structure is broken (a node without its definition, variants without an
   // entry) would make the experiment's checks against it report follow-on errors; it is not
@@ -75,6 +82,47 @@ export async function loadFlow(root: string, dir: string): Promise<FlowLoad> {
   return {
     kind: 'read',
     flow: normalized.diagnostics.length === 0 ? normalized.flow : undefined,
-    diagnostics: [...validated.diagnostics, ...normalized.diagnostics, ...checked],
+    diagnostics: [
+      ...validated.diagnostics,
+      ...prompties.diagnostics,
+      ...normalized.diagnostics,
+      ...checked,
+    ],
   };
+}
+
+/**
+ * The front matter of every .prompty file an llm node names, by path relative to the flow
+ * folder. A file that cannot be read is left out: checkFlow reports missing files.
+ */
+async function readPrompties(
+  root: string,
+  dir: string,
+  raw: RawFlow,
+  env: Readonly<Record<string, string | undefined>>,
+): Promise<{ definitions: Map<string, PromptyDefinition>; diagnostics: Diagnostic[] }> {
+  const definitions = new Map<string, PromptyDefinition>();
+  const diagnostics: Diagnostic[] = [];
+  const written = [
+    ...raw.nodes,
+    ...Object.values(raw.node_variants ?? {}).flatMap((entry) =>
+      Object.values(entry.variants).map((variant) => variant.node),
+    ),
+  ].flatMap((node) =>
+    (node.type === 'llm' || node.type === 'custom_llm') &&
+    node.source?.path !== undefined &&
+    isPromptyFile(node.source.path)
+      ? [path.posix.normalize(node.source.path)]
+      : [],
+  );
+
+  for (const file of new Set(written)) {
+    const resolved = resolveProjectPath(file, dir);
+    if (!resolved.ok || (await fileKind(root, resolved.path)) !== 'file') continue;
+    const text = await readFile(path.join(root, resolved.path), 'utf8');
+    const read = readPromptyFile(resolved.path, text, env);
+    diagnostics.push(...read.diagnostics);
+    if (read.definition !== undefined) definitions.set(file, read.definition);
+  }
+  return { definitions, diagnostics };
 }

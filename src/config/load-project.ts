@@ -64,7 +64,13 @@ export async function loadProject(
   const validated = validateSource(source, experimentSchema, data);
   diagnostics.push(...validated.diagnostics);
 
-  const flows = await loadFlows(projectRoot, source, flowsNamed(data), diagnostics);
+  const flows = await loadFlows(
+    projectRoot,
+    source,
+    flowsNamed(data),
+    diagnostics,
+    options.env ?? process.env,
+  );
 
   if (validated.value !== undefined) {
     const normalized = normalizeExperiment(validated.value, source, projectRoot, flows);
@@ -109,6 +115,7 @@ async function loadFlows(
   source: YamlSource,
   named: readonly [stage: string, flow: string][],
   diagnostics: Diagnostic[],
+  env: Environment,
 ): Promise<Map<string, LoadedFlow>> {
   const dirs = new Map<string, string[]>();
   for (const [stage, written] of named) {
@@ -125,7 +132,7 @@ async function loadFlows(
   const loads = await Promise.all(
     [...dirs.keys()].map(async (dir): Promise<[string, FlowLoad]> => [
       dir,
-      await loadFlow(root, dir),
+      await loadFlow(root, dir, env),
     ]),
   );
 

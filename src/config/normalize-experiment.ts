@@ -11,11 +11,12 @@ import type {
   ConnectionConfig,
   DatasetConfig,
   ExperimentConfig,
+  JsonValue,
   SourcePosition,
   StageConfig,
   StageSource,
 } from './types.js';
-import type { YamlSource } from './yaml-source.js';
+import type { YamlPath, YamlSource } from './yaml-source.js';
 
 /**
  * Turns a schema-valid experiment.yaml into an ExperimentConfig. `flows` (keyed by folder) is
@@ -81,9 +82,23 @@ export function normalizeExperiment(
     ]);
     diagnostics.push(...resolved.diagnostics);
 
-    const inputs = stage.inputs ?? {};
+    const mappingKey =
+      stage.inputs === undefined && stage.column_mapping ? 'column_mapping' : 'inputs';
+    if (stage.inputs !== undefined && stage.column_mapping !== undefined) {
+      diagnostics.push(
+        source.diagnostic(
+          ['stages', name, 'column_mapping'],
+          'a stage has `inputs` or `column_mapping`, not both',
+          {
+            key: true,
+            hint: 'merge the two mappings into `inputs`',
+          },
+        ),
+      );
+    }
+    const inputs = readRunReferences(name, stage, raw, source, diagnostics);
     const inputPositions = Object.fromEntries(
-      Object.keys(inputs).map((input) => [input, keyPosition('stages', name, 'inputs', input)]),
+      Object.keys(inputs).map((input) => [input, keyPosition('stages', name, mappingKey, input)]),
     );
     return {
       name,
@@ -106,11 +121,70 @@ export function normalizeExperiment(
     defaults: normalizeSettings(raw.defaults),
     cache: raw.cache,
     stages,
+    python: raw.python,
     primaryMetric: raw.compare?.metric,
     higherIsBetter: raw.compare?.higher_is_better,
   });
   return { experiment, diagnostics };
 }
+
+/**
+ * A stage's input mapping, with promptflow's `${run.outputs.x}` read as the one upstream
+ * stage's outputs (`${describe.outputs.x}`), as a promptflow evaluation run reads the run it
+ * evaluates. A stage actually named `run` keeps its own meaning.
+ */
+function readRunReferences(
+  name: string,
+  stage: RawStage,
+  raw: RawExperiment,
+  source: YamlSource,
+  diagnostics: Diagnostic[],
+): { [input: string]: JsonValue } {
+  const mapping = stage.inputs ?? stage.column_mapping ?? {};
+  const key = stage.inputs === undefined && stage.column_mapping ? 'column_mapping' : 'inputs';
+  if (raw.stages['run'] !== undefined) return mapping;
+
+  const origin = sourceOf(stage, raw);
+  const upstream =
+    origin.kind === 'stages' && origin.stages.length === 1 ? origin.stages[0] : undefined;
+  const rewrite = (value: JsonValue, at: YamlPath): JsonValue => {
+    if (typeof value === 'string') {
+      return value.replace(RUN_REFERENCE, (text: string, rest: string) => {
+        if (upstream !== undefined) return `\${${upstream}.${rest}}`;
+        diagnostics.push(
+          source.diagnostic(
+            at,
+            `\`${text}\` reads the upstream run, but stage \`${name}\` has ${origin.kind === 'dataset' ? 'none' : 'several'}`,
+            {
+              within: text,
+              hint:
+                origin.kind === 'dataset'
+                  ? 'read the dataset with `${data.column}`'
+                  : 'name the stage: `${<stage>.outputs.field}`',
+            },
+          ),
+        );
+        return text;
+      });
+    }
+    if (Array.isArray(value)) return value.map((item, index) => rewrite(item, [...at, index]));
+    if (value !== null && typeof value === 'object') {
+      return Object.fromEntries(
+        Object.entries(value).map(([entry, item]) => [entry, rewrite(item, [...at, entry])]),
+      );
+    }
+    return value;
+  };
+  return Object.fromEntries(
+    Object.entries(mapping).map(([input, value]) => [
+      input,
+      rewrite(value, ['stages', name, key, input]),
+    ]),
+  );
+}
+
+/** `${run.outputs.x}` (and any other `${run....}`), capturing what follows `run.`. */
+const RUN_REFERENCE = /\$\{\s*run\.([^}]*)\}/g;
 
 /**
  * `rows: products` reads a dataset when one has that name, else the stage of that name; a list

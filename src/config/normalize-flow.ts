@@ -4,7 +4,9 @@ import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { assertNever } from '../util/result.js';
 import { closestMatch, didYouMean } from './did-you-mean.js';
 import type { RawFlow, RawFlowNode, RawNodeDefinition } from './flow-schema.js';
+import { isLlmParameterName, splitLlmInputs } from './llm-parameters.js';
 import { compact, normalizeParameters } from './normalize-settings.js';
+import type { PromptyDefinition } from './prompty-file.js';
 import type {
   FlowConfig,
   FlowInput,
@@ -34,8 +36,12 @@ const DEFINITION_KEYS = [
   'source',
   'inputs',
   'aggregation',
+  'activate',
   'connection',
   'parameters',
+  'api',
+  'provider',
+  'module',
 ] as const;
 
 /**
@@ -50,11 +56,12 @@ export function normalizeFlow(
   raw: RawFlow,
   source: YamlSource,
   dir: string,
+  prompties: ReadonlyMap<string, PromptyDefinition> = new Map(),
 ): { flow: LoadedFlow; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const nodePaths = new Map<FlowNode, YamlPath>();
   const define = (name: string, definition: RawNodeDefinition, at: YamlPath, inList: boolean) => {
-    const node = nodeFromDefinition(name, definition, at, inList, source, diagnostics);
+    const node = nodeFromDefinition(name, definition, at, inList, source, prompties, diagnostics);
     if (node !== undefined) nodePaths.set(node, at);
     return node;
   };
@@ -142,15 +149,28 @@ export function normalizeFlow(
   });
 
   checkVariantEntries(raw, source, diagnostics);
+  if (raw.additional_includes !== undefined && raw.additional_includes.length > 0) {
+    diagnostics.push(
+      source.diagnostic(['additional_includes'], '`additional_includes` is not supported', {
+        key: true,
+        hint: 'copy the files into the flow folder, so that they are part of its fingerprint',
+      }),
+    );
+  }
 
-  const config: FlowConfig = {
+  const environmentVariables = Object.fromEntries(
+    Object.entries(raw.environment_variables ?? {}).map(([name, value]) => [name, String(value)]),
+  );
+  const config: FlowConfig = compact({
     dir,
     file: source.file,
     inputs,
     outputs,
     nodes,
     nodeVariants,
-  };
+    environmentVariables:
+      Object.keys(environmentVariables).length > 0 ? environmentVariables : undefined,
+  });
   const nodeNames = raw.nodes.map((node) => node.name);
   return { flow: { config, source, nodePaths, nodeNames }, diagnostics };
 }
@@ -191,6 +211,18 @@ function matchesInputType(type: FlowInput['type'], value: JsonValue): boolean {
       return typeof value === 'object' && !Array.isArray(value);
     case 'image':
       return typeof value === 'string' || (typeof value === 'object' && !Array.isArray(value));
+    // promptflow converts text to these types when a row arrives; a default may be text too.
+    case 'int':
+      return Number.isInteger(
+        typeof value === 'string' && value.trim() !== '' ? Number(value) : value,
+      );
+    case 'double':
+      return (
+        typeof value === 'number' ||
+        (typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value)))
+      );
+    case 'bool':
+      return typeof value === 'boolean' || value === 'true' || value === 'false';
     case 'any':
       return true;
     default:
@@ -262,17 +294,21 @@ function nodeFromDefinition(
   at: YamlPath,
   inList: boolean,
   source: YamlSource,
+  prompties: ReadonlyMap<string, PromptyDefinition>,
   diagnostics: Diagnostic[],
 ): FlowNode | undefined {
   const position = source.locate(at).position;
-  const onlyFor = (keyPath: YamlPath, kind: 'llm' | 'code') =>
+  const onlyFor = (keyPath: YamlPath, kind: 'llm' | 'code' | 'code and python') =>
     diagnostics.push(
       source.diagnostic(
         [...at, ...keyPath],
         `\`${keyPath.join('.')}\` applies to ${kind} nodes only`,
         {
           key: true,
-          hint: `remove it, or make \`${name}\` ${kind === 'llm' ? 'an llm' : 'a code'} node`,
+          hint:
+            kind === 'llm'
+              ? `remove it, or make \`${name}\` an llm node`
+              : `remove it, or make \`${name}\` a ${kind === 'code' ? 'code' : 'python'} node`,
         },
       ),
     );
@@ -281,21 +317,55 @@ function nodeFromDefinition(
     diagnostics.push(
       source.diagnostic([...at, 'type'], `node \`${name}\` has no \`type\``, {
         hint: inList
-          ? 'set `type: llm`, `prompt` or `code`, or `use_variants: true` with node_variants'
-          : 'set `type: llm`, `prompt` or `code`',
+          ? 'set `type: llm`, `prompt`, `python` or `code`, or `use_variants: true` with node_variants'
+          : 'set `type: llm`, `prompt`, `python` or `code`',
       }),
     );
     return undefined;
   }
-  if (raw.type !== 'llm') {
-    if (raw.parameters !== undefined) onlyFor(['parameters'], 'llm');
-    if (raw.connection !== undefined) onlyFor(['connection'], 'llm');
+  // promptflow's vision chat tools are `custom_llm` nodes whose package tool renders a template
+  // (`source: { type: package_with_prompt, tool: ..., path: chat.jinja2 }`): an llm node here.
+  const withPrompt =
+    raw.type === 'custom_llm' &&
+    raw.source?.type === 'package_with_prompt' &&
+    raw.source.path !== undefined;
+  const type = raw.type === 'custom_llm' ? 'llm' : raw.type;
+  if (type !== 'llm') {
+    // `provider` and `module` are promptflow's bookkeeping of which tool runs a node: ignored.
+    for (const key of ['parameters', 'connection', 'api'] as const) {
+      if (raw[key] !== undefined) onlyFor([key], 'llm');
+    }
   }
-  if (raw.type !== 'code' && raw.source?.function !== undefined) {
-    onlyFor(['source', 'function'], 'code');
+  if (type !== 'code' && type !== 'python' && raw.source?.function !== undefined) {
+    onlyFor(['source', 'function'], 'code and python');
   }
-  if (raw.source === undefined) {
-    const what = raw.type === 'code' ? 'a .ts or .js module' : 'a template';
+  if (
+    !withPrompt &&
+    (raw.source?.type === 'package' ||
+      raw.source?.type === 'package_with_prompt' ||
+      raw.source?.tool !== undefined)
+  ) {
+    const tool = raw.source.tool === undefined ? 'a package tool' : `\`${raw.source.tool}\``;
+    diagnostics.push(
+      source.diagnostic(
+        [...at, 'source'],
+        `node \`${name}\` runs ${tool}, which kwgraph cannot run`,
+        {
+          hint:
+            'kwgraph runs only the code in the flow folder: write the tool as a @tool function in ' +
+            'a .py file there and set `source: { type: code, path: that.py }`',
+        },
+      ),
+    );
+    return undefined;
+  }
+  if (raw.source?.path === undefined) {
+    const what = {
+      code: 'a .ts or .js module',
+      python: 'a .py file',
+      llm: 'a template (.jinja2 or .prompty)',
+      prompt: 'a template',
+    }[type];
     diagnostics.push(
       source.diagnostic([...at, 'source'], `node \`${name}\` has no \`source\``, {
         hint: `add \`source: { path: ... }\` naming ${what} in the flow folder`,
@@ -303,30 +373,109 @@ function nodeFromDefinition(
     );
     return undefined;
   }
+  if (type === 'llm' && raw.api !== undefined && raw.api !== 'chat') {
+    diagnostics.push(
+      source.diagnostic([...at, 'api'], `llm api \`${raw.api}\` is not supported`, {
+        hint: 'kwgraph sends chat requests: write `api: chat` and give the template role lines',
+      }),
+    );
+  }
 
-  const base = {
+  const base = compact({
     name,
     inputs: raw.inputs ?? {},
     aggregation: raw.aggregation ?? false,
+    activate: raw.activate && { when: raw.activate.when, is: raw.activate.is },
     position,
-  };
+  });
   // Relative to the flow folder as written, tidied (`./a.jinja2` → `a.jinja2`); whether it
   // exists and stays inside the project is checked with the other files.
   const file = path.posix.normalize(raw.source.path);
-  switch (raw.type) {
+  switch (type) {
     case 'llm':
-      return compact({
-        ...base,
-        type: 'llm' as const,
-        template: file,
-        connection: raw.connection,
-        parameters: normalizeParameters(raw.parameters ?? {}),
-      });
+      return llmNode(name, raw, at, file, base, source, prompties.get(file), diagnostics);
     case 'prompt':
       return { ...base, type: 'prompt', template: file };
     case 'code':
       return { ...base, type: 'code', module: file, function: raw.source.function ?? 'default' };
+    case 'python':
+      return compact({
+        ...base,
+        type: 'python' as const,
+        module: file,
+        function: raw.source.function,
+      });
     default:
-      return assertNever(raw.type, 'node type');
+      return assertNever(type, 'node type');
   }
+}
+
+/**
+ * An llm node. Model parameters come from, lowest first: the .prompty file's front matter,
+ * promptflow-style parameters among the node's `inputs` (in a flow.dag.yaml), and kwgraph's
+ * `parameters` block. The remaining inputs are the template's variables, on top of the .prompty
+ * file's input defaults.
+ */
+function llmNode(
+  name: string,
+  raw: RawNodeDefinition,
+  at: YamlPath,
+  template: string,
+  base: Omit<Extract<FlowNode, { type: 'llm' }>, 'type' | 'template' | 'parameters'>,
+  source: YamlSource,
+  prompty: PromptyDefinition | undefined,
+  diagnostics: Diagnostic[],
+): FlowNode {
+  // promptflow's llm tool takes its parameters among the inputs; kwgraph's own flow.yaml keeps
+  // them under `parameters`, so that any name can be a template variable there.
+  const promptflowFile = isPromptflowFile(source.file);
+  const split = promptflowFile
+    ? splitLlmInputs(raw.inputs ?? {})
+    : { parameters: {}, variables: raw.inputs ?? {}, problems: [] };
+  // promptflow's llm tools take their connection as an argument too (`connection: my_aoai`).
+  const { connection: connectionInput, ...variables } = split.variables;
+  const inputConnection =
+    promptflowFile && typeof connectionInput === 'string' && !connectionInput.includes('${')
+      ? connectionInput
+      : undefined;
+  for (const problem of split.problems) {
+    diagnostics.push(
+      source.diagnostic([...at, 'inputs', problem.key], problem.message, {
+        key: true,
+        hint: problem.hint,
+      }),
+    );
+  }
+  const written = normalizeParameters(raw.parameters ?? {});
+  for (const key of Object.keys(written)) {
+    const twice = Object.keys(raw.inputs ?? {}).find(
+      (input) =>
+        isLlmParameterName(input) &&
+        (input === key || (key === 'model' && input === 'deployment_name')),
+    );
+    if (twice === undefined) continue;
+    diagnostics.push(
+      source.diagnostic([...at, 'inputs', twice], `\`${twice}\` is also set under \`parameters\``, {
+        key: true,
+        hint: 'set each model parameter once',
+      }),
+    );
+  }
+
+  return compact({
+    ...base,
+    inputs: {
+      ...prompty?.inputDefaults,
+      ...(inputConnection === undefined ? split.variables : variables),
+    },
+    type: 'llm' as const,
+    template,
+    connection: raw.connection ?? inputConnection ?? prompty?.connection,
+    parameters: { ...prompty?.parameters, ...split.parameters, ...written },
+  });
+}
+
+/** A flow file written by (or for) promptflow, whose llm nodes follow promptflow's rules. */
+function isPromptflowFile(file: string): boolean {
+  return path.posix.basename(file) === 'flow.dag.yaml';
 }

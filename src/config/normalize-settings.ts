@@ -21,6 +21,8 @@ export function normalizeParameters(raw: RawModelParameters): ModelParameters {
     stop: typeof raw.stop === 'string' ? [raw.stop] : raw.stop,
     response_format: raw.response_format,
     detail: raw.detail,
+    presence_penalty: raw.presence_penalty,
+    frequency_penalty: raw.frequency_penalty,
   });
 }
 

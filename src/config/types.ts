@@ -40,6 +40,8 @@ export interface ModelParameters {
   readonly response_format?: 'text' | 'json_object';
   /** Image detail for image parts: low | high | auto. */
   readonly detail?: 'low' | 'high' | 'auto';
+  readonly presence_penalty?: number;
+  readonly frequency_penalty?: number;
 }
 
 /** A named model endpoint. */
@@ -181,12 +183,27 @@ export interface ExperimentConfig {
   readonly higherIsBetter?: boolean;
   /** The metric `compare` ranks by, e.g. `recall_incorrect`. */
   readonly primaryMetric?: string;
+  /** The Python interpreter for python nodes, as written (`KWGRAPH_PYTHON` overrides it). */
+  readonly python?: string;
 }
 
-/** A flow input declaration. */
+/**
+ * A flow input declaration. `int`, `double` and `bool` are promptflow's names: values of those
+ * inputs are converted from text (a CSV column, `"3"`) as promptflow converts them.
+ */
 export interface FlowInput {
   readonly name: string;
-  readonly type: 'string' | 'number' | 'boolean' | 'object' | 'list' | 'image' | 'any';
+  readonly type:
+    | 'string'
+    | 'number'
+    | 'boolean'
+    | 'object'
+    | 'list'
+    | 'image'
+    | 'any'
+    | 'int'
+    | 'double'
+    | 'bool';
   readonly default?: JsonValue;
   readonly position: SourcePosition;
 }
@@ -204,7 +221,20 @@ interface NodeBase {
   readonly inputs: { readonly [input: string]: JsonValue };
   /** Runs once over all rows of a run (metrics); its inputs become lists over rows. */
   readonly aggregation: boolean;
+  /** When set, the node runs only if `when` resolves to `is`; otherwise it is bypassed. */
+  readonly activate?: NodeActivation;
   readonly position: SourcePosition;
+}
+
+/**
+ * promptflow's `activate`. A bypassed node has no output: a node that reads only bypassed
+ * nodes is bypassed too, one that also reads live nodes gets null for the bypassed ones, and a
+ * flow output that reads a bypassed node is null.
+ */
+export interface NodeActivation {
+  /** One reference: `${inputs.x}` or `${node.output...}`. */
+  readonly when: string;
+  readonly is: JsonValue;
 }
 
 export type FlowNode =
@@ -226,6 +256,13 @@ export type FlowNode =
       readonly module: string;
       /** Exported function name; `default` when absent. */
       readonly function: string;
+    })
+  | (NodeBase & {
+      readonly type: 'python';
+      /** A .py file relative to the flow folder, run in a Python worker process. */
+      readonly module: string;
+      /** The tool function; the file's one `@tool` function when absent. */
+      readonly function?: string;
     });
 
 export interface NodeVariants {
@@ -248,6 +285,11 @@ export interface FlowConfig {
    */
   readonly nodes: readonly FlowNode[];
   readonly nodeVariants: { readonly [node: string]: NodeVariants };
+  /**
+   * promptflow's `environment_variables`: set for the flow's Python tools. A value may read a
+   * connection (`${openai.api_key}`), resolved only when the worker starts.
+   */
+  readonly environmentVariables?: { readonly [name: string]: string };
 }
 
 /** An experiment with every flow its stages use, keyed by flow folder. */

@@ -7,6 +7,7 @@ import { parse as parseCsv } from 'csv-parse/sync';
 import type { DatasetConfig, JsonObject, JsonValue } from '../config/types.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { hashBytes, type ContentHash } from '../fingerprint/hash.js';
+import { rebaseImagePaths } from '../models/image-values.js';
 import { fail, ok, type Result } from '../util/result.js';
 
 /** One row of a dataset. */
@@ -60,7 +61,11 @@ export async function readDataset(
   if (!records.ok) return records;
 
   const keyed = assignKeys(records.value, config);
-  return keyed.ok ? ok({ rows: keyed.value, contentHash }) : keyed;
+  if (!keyed.ok) return keyed;
+  // promptflow image values (`{"data:image/png;path": ...}`) are relative to the data file.
+  const folder = path.posix.dirname(config.path);
+  const rows = keyed.value.map((row) => ({ ...row, data: rebaseImagePaths(row.data, folder) }));
+  return ok({ rows, contentHash });
 }
 
 /** A parsed record and the line it started on, for messages about it. */

@@ -8,6 +8,9 @@ import { referencesIn } from '../flow/references.js';
 import type { ChatModel } from '../models/chat-model.js';
 import { createChatModel } from '../models/create-chat-model.js';
 import type { PlannedRun } from '../plan/planned-run.js';
+import { flowEnvironment } from '../python/python-connections.js';
+import { pythonInterpreter } from '../python/python-interpreter.js';
+import { PythonWorkers } from '../python/python-workers.js';
 import type { RunId } from '../plan/run-id.js';
 import { readOutputs } from '../runs/run-folder.js';
 import type { OutputLine, RunManifest } from '../runs/run-manifest.js';
@@ -55,6 +58,12 @@ export async function runBuild(
 
   const stores = await openCacheStores(experiment.cache ?? DEFAULT_CACHE_URL, context.root);
   const calls = new CallCache(stores.calls);
+  const python = new PythonWorkers({
+    root: context.root,
+    interpreter: pythonInterpreter(context.root, experiment.python),
+    environment: (dir) =>
+      flowEnvironment(context.project.flows[dir], experiment.connections, process.env),
+  });
   const outputs = new Map<RunId, Promise<UpstreamOutputs>>();
   const diagnostics: Diagnostic[] = [];
   const summaries = new Map<RunId, RunSummary>();
@@ -116,6 +125,8 @@ export async function runBuild(
       if (id !== undefined) upstream.set(stage, await outputsOf(id));
     }
 
+    const concurrency =
+      options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY;
     const { summary, manifest } = await executeRun(
       {
         run,
@@ -125,8 +136,7 @@ export async function runBuild(
         reasons: state.reasons,
         rows: state.run.dataset.rows,
         upstream,
-        concurrency:
-          options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY,
+        concurrency,
         priceCall: callPricer(experiment.connections, state.run.definition.nodes),
       },
       {
@@ -135,6 +145,9 @@ export async function runBuild(
         models,
         calls,
         imageMaxSide: options.imageMaxSide ?? 1024,
+        python,
+        pythonConcurrency: concurrency,
+        connections: experiment.connections,
       },
       stores.rows,
       emit,
@@ -150,6 +163,7 @@ export async function runBuild(
     for (const run of context.selected) results.set(run.id, buildOne(run));
     await Promise.all(results.values());
   } finally {
+    await python.close();
     await stores.close();
   }
 

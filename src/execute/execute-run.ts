@@ -47,6 +47,8 @@ interface CachedRow {
   readonly outputs: Record<string, unknown>;
   readonly nodes: Record<string, unknown>;
   readonly calls: readonly CallRecord[];
+  /** Nodes `activate` bypassed; absent when none was. */
+  readonly bypassed?: readonly string[];
 }
 
 /** A row's result within this build. */
@@ -57,6 +59,7 @@ type RowResult =
       readonly outputs: Record<string, unknown>;
       readonly nodes: Record<string, unknown>;
       readonly calls: readonly CallRecord[];
+      readonly bypassed?: readonly string[];
       readonly fromRowCache: boolean;
     }
   | {
@@ -112,7 +115,9 @@ export async function executeRun(
 
   const okRows: AggregationRow[] = [];
   for (const result of results) {
-    if (result.status === 'ok') okRows.push({ inputs: result.inputs, nodes: result.nodes });
+    if (result.status === 'ok') {
+      okRows.push({ inputs: result.inputs, nodes: result.nodes, bypassed: result.bypassed ?? [] });
+    }
   }
   let metrics: unknown;
   let aggregationCalls: readonly CallRecord[] = [];
@@ -176,7 +181,12 @@ async function executeRow(
       calls: outcome.calls,
     };
   }
-  const entry: CachedRow = { outputs: outcome.outputs, nodes: outcome.nodes, calls: outcome.calls };
+  const entry: CachedRow = {
+    outputs: outcome.outputs,
+    nodes: outcome.nodes,
+    calls: outcome.calls,
+    ...(outcome.bypassed.length > 0 ? { bypassed: outcome.bypassed } : {}),
+  };
   await rowCache.set(key, entry);
   return { status: 'ok', inputs, ...entry, fromRowCache: false };
 }
@@ -295,6 +305,7 @@ async function materialise(
         index: row.index,
         inputs: result.inputs ?? null,
         nodes: result.status === 'ok' ? result.nodes : null,
+        ...(result.status === 'ok' && result.bypassed ? { bypassed: result.bypassed } : {}),
         calls: result.calls,
       }),
     );

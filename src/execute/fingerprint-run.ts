@@ -6,7 +6,10 @@ import {
   type ConnectionIdentity,
   type RunFingerprint,
 } from '../fingerprint/run-fingerprint.js';
+import type { JsonValue } from '../config/types.js';
 import { inputsForCacheKey } from '../flow/flow-inputs.js';
+import { isImageRef, type ImageRef } from '../models/chat.js';
+import { withImageRefs } from '../models/image-values.js';
 import { referencesIn, resolveExpression, followPath } from '../flow/references.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import { resolveRunDefinition, type RunDefinition } from '../plan/run-definition.js';
@@ -50,6 +53,12 @@ export async function fingerprintRun(
     if (node.type === 'llm' && node.connection in experiment.connections) {
       connections[node.connection] = await context.connectionIdentity(node.connection);
     }
+    // A Python tool given a connection (`connection: openai` among its inputs) may call it.
+    for (const value of node.type === 'python' ? Object.values(node.inputs) : []) {
+      if (typeof value === 'string' && Object.hasOwn(experiment.connections, value)) {
+        connections[value] = await context.connectionIdentity(value);
+      }
+    }
   }
 
   const upstream: Record<string, { run: RunId; fingerprint: ContentHash }> = {};
@@ -81,41 +90,55 @@ export async function fingerprintRun(
 }
 
 /**
- * Local image files that the rows' `image` inputs point at are data too: replacing one must
- * make the run stale even though the dataset file did not change.
+ * Local image files that the rows' inputs point at are data too: replacing one must make the
+ * run stale even though the dataset file did not change. Those are the values of `image` inputs
+ * and promptflow image values (`{"data:image/png;path": ...}`) in any other input.
  */
 async function referencedImagesHash(
   context: BuildContext,
   run: PlannedRun,
   dataset: LoadedDataset,
 ): Promise<ContentHash | undefined> {
-  const expressions = Object.values(run.flow.inputs)
-    .filter((input) => input.type === 'image')
-    .map((input) => run.stage.inputs[input.name])
-    .filter((expression) => expression !== undefined)
-    .filter((expression) =>
-      referencesIn(expression).every((reference) => reference.scope === 'data'),
-    );
-  if (expressions.length === 0) return undefined;
+  const fromData = Object.values(run.flow.inputs).flatMap((input) => {
+    const expression = run.stage.inputs[input.name];
+    if (expression === undefined) return [];
+    const dataOnly = referencesIn(expression).every((reference) => reference.scope === 'data');
+    return dataOnly ? [{ expression, typed: input.type === 'image' }] : [];
+  });
+  const typed = fromData.filter((input) => input.typed);
+  const others = fromData.filter((input) => !input.typed);
 
   const images: unknown[] = [];
+  const found: unknown[] = [];
   for (const row of dataset.rows) {
-    for (const expression of expressions) {
+    const valueOf = (expression: JsonValue): unknown => {
       try {
-        const value = resolveExpression(expression, (reference) =>
-          followPath(row.data, reference.path),
+        return withImageRefs(
+          resolveExpression(expression, (reference) => followPath(row.data, reference.path)),
         );
-        images.push(toImageRefs(value));
       } catch {
-        images.push(null);
+        return null;
       }
-    }
+    };
+    for (const { expression } of typed) images.push(toImageRefs(valueOf(expression)));
+    for (const { expression } of others) found.push(...imageRefsIn(valueOf(expression)));
   }
-  return hashValue(await inputsForCacheKey(context.root, images));
+  if (typed.length === 0 && found.length === 0) return undefined;
+  // Images found outside `image` inputs are added only when there are any, so that flows
+  // without them keep the fingerprints they had.
+  const hashed = found.length === 0 ? images : [...images, { promptflowImages: found }];
+  return hashValue(await inputsForCacheKey(context.root, hashed));
 }
 
 function toImageRefs(value: unknown): unknown {
   if (typeof value === 'string') return { kind: 'image', source: value };
   if (Array.isArray(value)) return value.map(toImageRefs);
   return value;
+}
+
+function imageRefsIn(value: unknown): ImageRef[] {
+  if (isImageRef(value)) return [value];
+  if (Array.isArray(value)) return value.flatMap(imageRefsIn);
+  if (typeof value === 'object' && value !== null) return Object.values(value).flatMap(imageRefsIn);
+  return [];
 }

@@ -3,12 +3,18 @@ import path from 'node:path';
 
 import type { CallCache, CallOutcome } from '../cache/call-cache.js';
 import type { ResolvedNode } from '../plan/run-definition.js';
-import { isImageRef, type ChatRequest, type ImageRef } from '../models/chat.js';
+import type { ConnectionConfig } from '../config/types.js';
+import type { ChatRequest, ImageRef } from '../models/chat.js';
 import type { ChatModel } from '../models/chat-model.js';
 import { encodeImage } from '../models/encode-image.js';
-import { renderChatTemplate, renderPromptTemplate } from '../templates/chat-template.js';
+import { withImageRefs } from '../models/image-values.js';
+import type { PythonWorkers } from '../python/python-workers.js';
+import { imagesIn, renderChatTemplate, renderPromptTemplate } from '../templates/chat-template.js';
+import { templateSource } from '../templates/prompty-sections.js';
 import { exportedFunction, importUserModule } from '../util/import-module.js';
 import { assertNever } from '../util/result.js';
+import { executePythonNode } from './execute-python-node.js';
+import { NodeError } from './node-error.js';
 
 /** What nodes need from the build around them. */
 export interface NodeRuntime {
@@ -19,10 +25,25 @@ export interface NodeRuntime {
   readonly calls: CallCache;
   /** Longest side of a local image sent to a model. */
   readonly imageMaxSide: number;
+  /** The build's Python workers; python nodes fail without them. */
+  readonly python?: PythonWorkers;
+  /** Python workers the flow may use at once: the run's row concurrency. */
+  readonly pythonConcurrency?: number;
+  /** The experiment's connections, for Python tools that take one as an input. */
+  readonly connections?: Readonly<Record<string, ConnectionConfig>>;
 }
 
-/** A node failed for this row; the message says why in the user's terms. */
-export class NodeError extends Error {}
+/** What one execution of a node reports besides its output. */
+export interface NodeCallOptions {
+  /** Inputs that read a bypassed node (a Python tool leaves out those with a default). */
+  readonly bypassedInputs?: readonly string[];
+  /** Metrics a Python tool logged with `log_metric`. */
+  readonly onMetrics?: (metrics: Readonly<Record<string, number | null>>) => void;
+  /** What a Python tool printed. */
+  readonly onPrint?: (text: string) => void;
+}
+
+export { NodeError };
 
 /** Runs one node on resolved inputs and returns its output; LLM calls are reported to `onCall`. */
 export async function executeNode(
@@ -30,13 +51,21 @@ export async function executeNode(
   inputs: Record<string, unknown>,
   runtime: NodeRuntime,
   onCall: (call: CallOutcome) => void,
+  options: NodeCallOptions = {},
 ): Promise<unknown> {
   switch (node.type) {
     case 'code':
       return executeCodeNode(node, inputs, runtime);
+    case 'python':
+      return executePythonNode(node, inputs, runtime, options);
     case 'prompt': {
       const file = path.posix.join(runtime.flowDir, node.template);
-      const rendered = renderPromptTemplate(await readTemplate(runtime.root, file), file, inputs);
+      const variables = withImageRefs(inputs) as Record<string, unknown>;
+      const rendered = renderPromptTemplate(
+        await readTemplate(runtime.root, file),
+        file,
+        variables,
+      );
       if (!rendered.ok) throw new NodeError(templateMessage(rendered.error));
       return rendered.value;
     }
@@ -75,17 +104,10 @@ async function executeLlmNode(
   const model = runtime.models.get(node.connection);
   if (model === undefined) throw new NodeError(`connection "${node.connection}" is not available`);
 
-  const images: ImageRef[] = [];
-  const variables: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(inputs)) {
-    const found = collectImages(value);
-    images.push(...found);
-    // A template that prints an image input sees its source, not an object.
-    variables[name] = replaceImages(value);
-  }
-
+  // Images a Python tool returned arrive in promptflow's form; both forms are images here.
+  const variables = withImageRefs(inputs) as Record<string, unknown>;
   const encoded: ImageRef[] = [];
-  for (const image of images) {
+  for (const image of imagesIn(variables)) {
     const url = await encodeImage(image, { root: runtime.root, maxSide: runtime.imageMaxSide });
     if (!url.ok) throw new NodeError(url.error);
     encoded.push({ kind: 'image', source: url.value });
@@ -118,25 +140,14 @@ async function executeLlmNode(
   return outcome.content;
 }
 
-function collectImages(value: unknown): ImageRef[] {
-  if (isImageRef(value)) return [value];
-  if (Array.isArray(value)) return value.flatMap(collectImages);
-  return [];
-}
-
-function replaceImages(value: unknown): unknown {
-  if (isImageRef(value)) return value.source;
-  if (Array.isArray(value)) return value.map(replaceImages);
-  return value;
-}
-
 const templates = new Map<string, Promise<string>>();
 
 function readTemplate(root: string, file: string): Promise<string> {
   const absolute = path.join(root, file);
   let source = templates.get(absolute);
   if (source === undefined) {
-    source = readFile(absolute, 'utf8');
+    // A .prompty file's template is its body; its front matter was read with the flow.
+    source = readFile(absolute, 'utf8').then((text) => templateSource(file, text));
     templates.set(absolute, source);
   }
   return source;

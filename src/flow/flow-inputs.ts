@@ -1,13 +1,18 @@
 import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
-import type { FlowConfig } from '../config/types.js';
+import type { FlowConfig, FlowInput } from '../config/types.js';
 import { hashBytes, type ContentHash } from '../fingerprint/hash.js';
 import { isImageRef, type ImageRef } from '../models/chat.js';
+import { withImageRefs } from '../models/image-values.js';
 
 /**
  * A row's flow inputs: the stage's mapped values, the flow's defaults for inputs left unmapped,
- * and values of `image` inputs turned into image references (a path, URL or data URL).
+ * promptflow image values (`{"data:image/png;path": ...}`) and the values of `image` inputs
+ * turned into image references (a path, URL or data URL), and text converted for promptflow's
+ * `int`, `double` and `bool` inputs (a CSV column is text), as promptflow converts it.
+ *
+ * Throws for a value that cannot be converted; the row fails with the message.
  */
 export function prepareFlowInputs(
   flow: FlowConfig,
@@ -15,11 +20,46 @@ export function prepareFlowInputs(
 ): Record<string, unknown> {
   const inputs: Record<string, unknown> = {};
   for (const input of Object.values(flow.inputs)) {
-    const value = Object.hasOwn(mapped, input.name) ? mapped[input.name] : input.default;
-    inputs[input.name] = input.type === 'image' ? toImageRefs(value) : value;
+    // Image paths in a default are relative to the flow folder, in mapped values to the root.
+    const value = Object.hasOwn(mapped, input.name)
+      ? withImageRefs(mapped[input.name])
+      : withImageRefs(input.default, flow.dir);
+    inputs[input.name] = converted(input, value);
   }
   return inputs;
 }
+
+function converted(input: FlowInput, value: unknown): unknown {
+  switch (input.type) {
+    case 'image':
+      return toImageRefs(value);
+    case 'int':
+    case 'double': {
+      if (typeof value !== 'string') return value;
+      const number = value.trim() === '' ? NaN : Number(value);
+      if (Number.isFinite(number) && (input.type === 'double' || Number.isInteger(number))) {
+        return number;
+      }
+      throw new FlowInputError(
+        `flow input ${input.name} expects ${input.type === 'int' ? 'a whole number' : 'a number'}, ` +
+          `got ${JSON.stringify(value)}`,
+      );
+    }
+    case 'bool': {
+      if (typeof value !== 'string') return value;
+      const lowered = value.trim().toLowerCase();
+      if (lowered === 'true' || lowered === 'false') return lowered === 'true';
+      throw new FlowInputError(
+        `flow input ${input.name} expects true or false, got ${JSON.stringify(value)}`,
+      );
+    }
+    default:
+      return value;
+  }
+}
+
+/** A row's value does not fit its flow input's type. */
+export class FlowInputError extends Error {}
 
 function toImageRefs(value: unknown): unknown {
   if (typeof value === 'string') return { kind: 'image', source: value } satisfies ImageRef;

@@ -11,7 +11,7 @@ export function nodesInDependencyOrder<T extends FlowNode>(nodes: readonly T[]):
     nodes.map((node) => [
       node.name,
       new Set(
-        referencesIn(node.inputs)
+        [...referencesIn(node.inputs), ...referencesIn(node.activate?.when ?? '')]
           .map((reference) => reference.scope)
           .filter((scope) => names.has(scope) && scope !== node.name),
       ),

@@ -32,6 +32,8 @@ export interface ChatRequest {
   readonly seed?: number;
   readonly stop?: readonly string[];
   readonly response_format?: { readonly type: 'text' | 'json_object' };
+  readonly presence_penalty?: number;
+  readonly frequency_penalty?: number;
 }
 
 export interface ChatUsage {

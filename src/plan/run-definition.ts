@@ -35,6 +35,8 @@ const MODEL_PARAMETER_KEYS = [
   'stop',
   'response_format',
   'detail',
+  'presence_penalty',
+  'frequency_penalty',
 ] as const satisfies readonly (keyof ModelParameters)[];
 
 /**

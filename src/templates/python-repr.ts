@@ -5,8 +5,15 @@
  * so kwgraph's template output follows Python.
  */
 
+/**
+ * promptflow's `ChatInputList`: a list its chat tools print one item per line, so that a
+ * question given as `["How many colours?", <image>]` reads as text followed by the image.
+ */
+export class ChatInputList<T = unknown> extends Array<T> {}
+
 /** `str(value)` in Python: what `{{ value }}` prints. */
 export function pythonStr(value: unknown): string {
+  if (value instanceof ChatInputList) return value.map((item) => pythonStr(item)).join('\n');
   return typeof value === 'string' ? value : pythonRepr(value, new Set());
 }
 

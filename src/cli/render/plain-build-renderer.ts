@@ -50,8 +50,9 @@ export function plainBuildRenderer(
         started.delete(event.summary.id);
         lastLine.delete(event.summary.id);
         write(finishLine(event.summary, style));
+        // A Python traceback spans lines; they stay under the error they belong to.
         for (const line of errorLines(event.summary.errors))
-          write(`          ${style.red('✗')} ${line}`);
+          write(`          ${style.red('✗')} ${line.replaceAll('\n', '\n            ')}`);
         return;
       case 'run-skip':
         write(`${style.yellow('skip  ')}  ${event.run}  ${style.dim(event.reason)}`);

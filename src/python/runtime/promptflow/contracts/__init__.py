@@ -1,0 +1,1 @@
+"""promptflow's contracts: only the image type is provided."""
