@@ -174,7 +174,16 @@ export class YamlSource {
       if (duplicate !== undefined) return duplicate;
     }
     const span = this.spanAt(pos[0], pos[1]);
-    return { message: `YAML syntax error: ${message.replace(/\s+/g, ' ').trim()}`, ...span };
+    const diagnostic = {
+      message: `YAML syntax error: ${message.replace(/\s+/g, ' ').trim()}`,
+      ...span,
+    };
+    // `{ text: ${data.text} }` is the commonest slip: in a `{ }` map, `{` after `$` opens
+    // another map. Quoting the reference fixes it.
+    if (/\$\{/.test(this.text.slice(pos[0] - 1, pos[0] + 2))) {
+      return { ...diagnostic, hint: 'inside { }, quote a reference: key: "${data.col}"' };
+    }
+    return diagnostic;
   }
 
   /** `duplicate key `a` (first on line 3)`, underlining the repeated key at `offset`. */
