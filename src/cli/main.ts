@@ -39,6 +39,13 @@ export async function main(argv: readonly string[]): Promise<number> {
       'run every model node on this connection (or KWGRAPH_CONNECTION)',
     )
     .option('--json', 'print one JSON object with every run on stdout', false)
+    .option('--no-cache', 'send every call again (fresh samples); results are still stored')
+    .addOption(
+      new Option('--retry-failed [bool]', 'retry the rows that failed last time')
+        .argParser(booleanValue)
+        .default(true),
+    )
+    .option('--no-retry-failed', 'keep rows that failed last time failed, without retrying')
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await buildCommand(targets, globals(command) as never);
     });
@@ -81,6 +88,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 70;
   }
+}
+
+function booleanValue(value: string): boolean {
+  if (/^(true|yes|1)$/i.test(value)) return true;
+  if (/^(false|no|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError('expected true or false, e.g. --retry-failed=false');
 }
 
 function positiveInteger(value: string): number {

@@ -36,7 +36,12 @@ const fileHashes = new Map<string, { size: number; mtimeMs: number; hash: Conten
 export async function inputsForCacheKey(root: string, inputs: unknown): Promise<unknown> {
   if (isImageRef(inputs)) {
     if (/^(https?|data):/.test(inputs.source)) return inputs;
-    return { ...inputs, hash: await localFileHash(path.resolve(root, inputs.source)) };
+    const file = path.resolve(root, inputs.source);
+    const relative = path.relative(path.resolve(root), file);
+    // A path leading out of the project is never read, not even to hash it; the row fails
+    // when the image is encoded.
+    if (relative.startsWith('..') || path.isAbsolute(relative)) return { ...inputs, hash: null };
+    return { ...inputs, hash: await localFileHash(file) };
   }
   if (Array.isArray(inputs)) {
     return Promise.all(inputs.map((item: unknown) => inputsForCacheKey(root, item)));
