@@ -13,6 +13,8 @@ export interface CacheStores {
   readonly rows: Keyv;
   /** LLM call responses, keyed by the normalised request. */
   readonly calls: Keyv;
+  /** Gives the space of deleted entries back to the file system, where the store can. */
+  compact(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,6 +69,9 @@ async function openSqlite(url: string, root: string): Promise<CacheStores> {
   return {
     rows: rows.keyv,
     calls: calls.keyv,
+    compact: async () => {
+      await rows.store.query('VACUUM');
+    },
     close: async () => {
       await Promise.all([rows.store.close(), calls.store.close()]);
     },

@@ -2,6 +2,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 
 import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
 import { buildCommand } from './commands/build-command.js';
+import { cacheClearCommand, cacheGcCommand } from './commands/cache-command.js';
 import { graphCommand } from './commands/graph-command.js';
 import { statusCommand } from './commands/status-command.js';
 import { EXIT_USAGE, type GlobalOptions } from './load.js';
@@ -70,6 +71,24 @@ export async function main(argv: readonly string[]): Promise<number> {
         ...globals(command),
         format: command.opts()['format'] as GraphFormat,
       });
+    });
+
+  const cache = program
+    .command('cache')
+    .description('manage the row and call caches and the run folders');
+  cache
+    .command('gc')
+    .description('remove cached results and run folders no run of the experiment uses')
+    .option('--dry-run', 'say what would be removed, remove nothing', false)
+    .action(async (_options, command: Command) => {
+      exitCode = await cacheGcCommand(globals(command) as never);
+    });
+  cache
+    .command('clear')
+    .description('delete every cached result (asks first)')
+    .option('-y, --yes', 'delete without asking', false)
+    .action(async (_options, command: Command) => {
+      exitCode = await cacheClearCommand(globals(command) as never);
     });
 
   try {

@@ -1,5 +1,5 @@
 import { readlinkSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -130,6 +130,25 @@ export async function readHolder(target: string): Promise<LockHolder | undefined
     // No owner file: free, or taken an instant ago and not yet described.
   }
   return undefined;
+}
+
+/**
+ * Whether the lock on `target` is held by a process that may be alive: not when there is no
+ * lock, when its holder is gone, or when nobody refreshed it for the stale limit.
+ */
+export async function lockState(
+  target: string,
+): Promise<{ readonly held: boolean; readonly holder?: LockHolder }> {
+  let modified: number;
+  try {
+    modified = (await stat(lockDirectory(target))).mtimeMs;
+  } catch {
+    return { held: false };
+  }
+  const holder = await readHolder(target);
+  if (holder !== undefined && !isAlive(holder)) return { held: false, holder };
+  if (Date.now() - modified > STALE_MS) return { held: false, ...(holder ? { holder } : {}) };
+  return { held: true, ...(holder ? { holder } : {}) };
 }
 
 /** Whether `holder` may still be running. Only a process known to be gone counts as dead. */
