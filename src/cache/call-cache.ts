@@ -101,6 +101,9 @@ export class CallCache {
 
     const fetching = this.fetch(model, request, key);
     const answer = fetching.then((result) => result.entry);
+    // Awaited only by identical calls that arrive meanwhile; a failure with none waiting is
+    // reported through `fetching` alone.
+    answer.catch(() => {});
     this.shared.inFlight.set(key, answer);
     try {
       const result = await fetching;

@@ -71,23 +71,19 @@ export async function tryLock(
         },
       });
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'ELOCKED') throw error;
-      const holder = await readHolder(target);
-      const dead =
-        holder !== undefined &&
-        // A lock with this process's PID that it does not hold was left by an earlier process
-        // that had the same PID.
-        (holder.pid === process.pid && holder.host === os.hostname()
-          ? !held.has(directory)
-          : !isAlive(holder));
-      if (attempt === 0 && dead) {
+      const code = (error as NodeJS.ErrnoException).code;
+      // ENOTEMPTY: proper-lockfile found the lock stale (not refreshed in time) and could not
+      // remove it with rmdir, since it holds the owner's file.
+      if (code !== 'ELOCKED' && code !== 'ENOTEMPTY') throw error;
+      const state = await lockState(target, directory);
+      if (attempt === 0 && (code === 'ENOTEMPTY' || !state.held)) {
         // NOTE: two processes breaking the same dead lock at the same instant could both take
         // it; the later one's lock is then reported compromised to the earlier one. Call
         // claims still keep the pair from sending any request twice.
         await rm(directory, { recursive: true, force: true });
         continue;
       }
-      return { acquired: false, holder };
+      return { acquired: false, holder: state.holder };
     }
 
     held.add(directory);
@@ -138,6 +134,7 @@ export async function readHolder(target: string): Promise<LockHolder | undefined
  */
 export async function lockState(
   target: string,
+  ownDirectory?: string,
 ): Promise<{ readonly held: boolean; readonly holder?: LockHolder }> {
   let modified: number;
   try {
@@ -146,16 +143,31 @@ export async function lockState(
     return { held: false };
   }
   const holder = await readHolder(target);
-  if (holder !== undefined && !isAlive(holder)) return { held: false, holder };
-  if (Date.now() - modified > STALE_MS) return { held: false, ...(holder ? { holder } : {}) };
-  return { held: true, ...(holder ? { holder } : {}) };
+  const known = holder ? { holder } : {};
+  if (holder !== undefined) {
+    // A lock with this process's PID that this process does not hold was left by an earlier
+    // process that had the same PID.
+    const leftByNamesake =
+      holder.pid === process.pid &&
+      holder.host === os.hostname() &&
+      ownDirectory !== undefined &&
+      !held.has(ownDirectory);
+    if (leftByNamesake || !isAlive(holder)) return { held: false, ...known };
+  }
+  if (Date.now() - modified > STALE_MS) return { held: false, ...known };
+  return { held: true, ...known };
 }
 
 /** Whether `holder` may still be running. Only a process known to be gone counts as dead. */
 export function isAlive(holder: LockHolder): boolean {
   const self = thisProcess();
   if (holder.host !== self.host) return true;
-  if (holder.pidNamespace !== self.pidNamespace) return true;
+  // In another container a PID names another process; where either side does not know its
+  // namespace, the PID is all there is to go on.
+  if (holder.pidNamespace && self.pidNamespace && holder.pidNamespace !== self.pidNamespace) {
+    return true;
+  }
+  if (holder.pid === process.pid) return true;
   try {
     process.kill(holder.pid, 0);
     return true;
