@@ -62,6 +62,7 @@ const CLAIM_POLL_MS = 50;
 export class CallCache {
   private shared: Shared;
   private sample: number | undefined;
+  private onStored: ((key: CallKey) => Promise<void>) | undefined;
 
   constructor(store: CheckedStore<CachedCall>, options: CallCacheOptions = { reuse: true }) {
     this.shared = {
@@ -75,13 +76,18 @@ export class CallCache {
   }
 
   /**
-   * The same cache (one store, one set of calls in flight), with calls keyed by a stage's
-   * repeat index (`repeat: N`).
+   * The same cache (one store, one set of calls in flight) as one run uses it: calls keyed by
+   * the run's repeat index (`repeat: N`), and `onStored` told of each answer this run stored,
+   * once the store has it.
    */
-  forSample(sample: number | undefined): CallCache {
+  forRun(run: {
+    readonly sample?: number;
+    readonly onStored?: (key: CallKey) => Promise<void>;
+  }): CallCache {
     const view = new CallCache(this.shared.store, this.shared.options);
     view.shared = this.shared;
-    view.sample = sample;
+    view.sample = run.sample;
+    view.onStored = run.onStored;
     return view;
   }
 
@@ -176,6 +182,7 @@ export class CallCache {
     await this.shared.store.set(key, entry);
     this.shared.answered.add(key);
     this.shared.sent++;
+    await this.onStored?.(key);
     return entry;
   }
 }

@@ -13,6 +13,7 @@ import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunId } from '../plan/run-id.js';
 import type { RowKey } from '../cache/cache-keys.js';
 import { readOutputs } from '../runs/run-folder.js';
+import { journalRow } from '../runs/run-index.js';
 import type { OutputLine, RunManifest } from '../runs/run-manifest.js';
 import { Interrupted } from '../util/interrupt.js';
 import { fail, ok, type Result } from '../util/result.js';
@@ -250,7 +251,11 @@ export async function runBuild(
           root: context.root,
           flowDir: run.flow.dir,
           models,
-          calls: calls.forSample(run.sample),
+          calls: calls.forRun({
+            ...(run.sample !== undefined ? { sample: run.sample } : {}),
+            // Recorded at once, so that `cache gc` after a crash keeps what was paid for.
+            onStored: (key) => journalRow(context.root, run.id, null, [key]),
+          }),
           imageMaxSide: options.imageMaxSide ?? 1024,
         },
         rowCache,

@@ -47,8 +47,9 @@ export async function readManifest(root: string, id: RunId): Promise<RunManifest
  * Readies a run folder for a new build of the run. The manifest goes first: until a new one is
  * written, the run counts as not built, whatever else the folder holds. Then what a build
  * killed halfway left behind (temporary files) and what the new build may not rewrite (metrics
- * of a run that no longer aggregates, the index) go too. The journal of an unfinished build is
- * kept: it names cache entries that build paid for.
+ * of a run that no longer aggregates) go too. The index of the last build and the journal of
+ * an unfinished one stay until the new index replaces them: they name the cache entries those
+ * builds paid for, which `cache gc` must keep.
  */
 export async function invalidateRun(root: string, id: RunId): Promise<void> {
   const folder = runFolder(root, id);
@@ -60,7 +61,7 @@ export async function invalidateRun(root: string, id: RunId): Promise<void> {
     return;
   }
   for (const name of names) {
-    if (name.endsWith('.tmp') || name === 'metrics.json' || name === 'index.json') {
+    if (name.endsWith('.tmp') || name === 'metrics.json') {
       await rm(path.join(folder, name), { force: true });
     }
   }
