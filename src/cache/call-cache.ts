@@ -62,7 +62,7 @@ const CLAIM_POLL_MS = 50;
 export class CallCache {
   private shared: Shared;
   private sample: number | undefined;
-  private onStored: ((key: CallKey) => Promise<void>) | undefined;
+  private onStoring: ((key: CallKey) => Promise<void>) | undefined;
 
   constructor(store: CheckedStore<CachedCall>, options: CallCacheOptions = { reuse: true }) {
     this.shared = {
@@ -77,17 +77,18 @@ export class CallCache {
 
   /**
    * The same cache (one store, one set of calls in flight) as one run uses it: calls keyed by
-   * the run's repeat index (`repeat: N`), and `onStored` told of each answer this run stored,
-   * once the store has it.
+   * the run's repeat index (`repeat: N`), and `onStoring` told of each answer this run is about
+   * to store. It is told before the store has the answer, so that whatever records the key
+   * never misses an answer the store has, even if the process dies in between.
    */
   forRun(run: {
     readonly sample?: number;
-    readonly onStored?: (key: CallKey) => Promise<void>;
+    readonly onStoring?: (key: CallKey) => Promise<void>;
   }): CallCache {
     const view = new CallCache(this.shared.store, this.shared.options);
     view.shared = this.shared;
     view.sample = run.sample;
-    view.onStored = run.onStored;
+    view.onStoring = run.onStoring;
     return view;
   }
 
@@ -179,10 +180,10 @@ export class CallCache {
       connection: model.name,
       createdAt: new Date().toISOString(),
     };
+    await this.onStoring?.(key);
     await this.shared.store.set(key, entry);
     this.shared.answered.add(key);
     this.shared.sent++;
-    await this.onStored?.(key);
     return entry;
   }
 }

@@ -254,7 +254,7 @@ export async function runBuild(
           calls: calls.forRun({
             ...(run.sample !== undefined ? { sample: run.sample } : {}),
             // Recorded at once, so that `cache gc` after a crash keeps what was paid for.
-            onStored: (key) => journalRow(context.root, run.id, null, [key]),
+            onStoring: (key) => journalRow(context.root, run.id, null, [key]),
           }),
           imageMaxSide: options.imageMaxSide ?? 1024,
         },

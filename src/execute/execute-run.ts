@@ -272,8 +272,9 @@ async function executeRow(
     };
   }
   const entry: CachedRow = { outputs: outcome.outputs, nodes: outcome.nodes, calls: outcome.calls };
-  // Stored only now, after every call of the row was stored: a row result never names a call
-  // the call cache does not have.
+  // Journaled before it is stored, so that `cache gc` never misses a stored row; and stored
+  // only after every call of the row was: a row result never names a call the store lacks.
+  await journalRow(runtime.root, job.run.id, key, []);
   await rowCache.set(key, entry);
   control.saved.rows++;
   return { status: 'ok', key, inputs, ...entry, fromRowCache: false };
