@@ -21,7 +21,9 @@ export async function cacheContents(context: BuildContext): Promise<CacheContent
   const url = context.project.experiment.cache ?? DEFAULT_CACHE_URL;
   return {
     runFolders: (await runFolderNames(context.root)).length,
-    store: url.startsWith('sqlite:') ? path.relative(context.root, sqliteFile(url, context.root)) : url,
+    store: url.startsWith('sqlite:')
+      ? path.relative(context.root, sqliteFile(url, context.root))
+      : url,
   };
 }
 

@@ -92,7 +92,10 @@ async function unusedKeys(
 export async function runFolderNames(root: string): Promise<string[]> {
   try {
     const entries = await readdir(path.join(root, 'cache', 'runs'), { withFileTypes: true });
-    return entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+    return entries
+      .filter((entry) => entry.isDirectory())
+      .map((entry) => entry.name)
+      .sort();
   } catch {
     return [];
   }

@@ -75,7 +75,9 @@ export async function assessRun(
   }
   if (previous.status === 'failed' && options.retryFailed !== false) {
     const failed = previous.rows.failed + previous.rows.skipped;
-    return stale([failed > 0 ? { kind: 'failed-rows', count: failed } : { kind: 'aggregation-failed' }]);
+    return stale([
+      failed > 0 ? { kind: 'failed-rows', count: failed } : { kind: 'aggregation-failed' },
+    ]);
   }
   if ((await outputsFileHash(context.root, run.id)) !== previous.outputsHash) {
     return stale([{ kind: 'outputs-changed' }]);

@@ -170,7 +170,8 @@ export async function runBuild(
     for (const id of Object.values(run.lineage)) {
       const manifest = await results.get(id);
       if (manifest === undefined) {
-        if (!stopped) emit({ type: 'run-skip', run: run.id, reason: `upstream ${id} did not finish` });
+        if (!stopped)
+          emit({ type: 'run-skip', run: run.id, reason: `upstream ${id} did not finish` });
         return undefined;
       }
       lineage.set(id, { fingerprint: manifest.fingerprintHash, outputs: manifest.outputsHash });
@@ -242,9 +243,7 @@ export async function runBuild(
           rows: state.run.dataset.rows,
           upstream,
           concurrency:
-            options.concurrency ??
-            state.run.definition.settings.concurrency ??
-            DEFAULT_CONCURRENCY,
+            options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY,
           ...(keepFailed ? { keepFailed } : {}),
         },
         {

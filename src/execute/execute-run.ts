@@ -166,7 +166,11 @@ export async function executeRun(
     ),
   );
 
-  const stopped = { status: 'interrupted', rowsDone: progress.done, rows: job.rows.length } as const;
+  const stopped = {
+    status: 'interrupted',
+    rowsDone: progress.done,
+    rows: job.rows.length,
+  } as const;
   const done = results.filter((result): result is DoneRow => result.status !== 'interrupted');
   if (done.length < results.length) return stopped;
 

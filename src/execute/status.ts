@@ -51,7 +51,11 @@ export async function computeStatus(
           cause.kind !== 'fingerprint' && !(cause.kind === 'upstream' && cause.change === 're-ran'),
       );
       causes.push(
-        ...staleUpstream.map((id): StaleReason => ({ kind: 'upstream', run: id, change: 'will-re-run' })),
+        ...staleUpstream.map((id): StaleReason => ({
+          kind: 'upstream',
+          run: id,
+          change: 'will-re-run',
+        })),
       );
     }
     const stale = causes.length > 0;

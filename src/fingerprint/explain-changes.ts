@@ -22,7 +22,12 @@ export function explainChanges(before: RunFingerprint, after: RunFingerprint): S
     reasons.push({ kind: 'variant', from: before.nodeVariants, to: after.nodeVariants });
   }
   if ((before.sample ?? 1) !== (after.sample ?? 1)) {
-    reasons.push({ kind: 'setting', name: 'sample', from: before.sample ?? 1, to: after.sample ?? 1 });
+    reasons.push({
+      kind: 'setting',
+      name: 'sample',
+      from: before.sample ?? 1,
+      to: after.sample ?? 1,
+    });
   }
 
   for (const file of union(before.files, after.files)) {
@@ -95,7 +100,11 @@ function withValues<T extends object>(
   from: JsonValue | undefined,
   to: JsonValue | undefined,
 ): T & { from?: JsonValue; to?: JsonValue } {
-  return { ...reason, ...(from !== undefined ? { from } : {}), ...(to !== undefined ? { to } : {}) };
+  return {
+    ...reason,
+    ...(from !== undefined ? { from } : {}),
+    ...(to !== undefined ? { to } : {}),
+  };
 }
 
 function fileRole(file: string): FileRole {

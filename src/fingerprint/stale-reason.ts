@@ -35,7 +35,12 @@ export type StaleReason =
       readonly from?: JsonValue;
       readonly to?: JsonValue;
     }
-  | { readonly kind: 'input-mapping'; readonly input: string; readonly from?: JsonValue; readonly to?: JsonValue }
+  | {
+      readonly kind: 'input-mapping';
+      readonly input: string;
+      readonly from?: JsonValue;
+      readonly to?: JsonValue;
+    }
   | { readonly kind: 'connection'; readonly name: string; readonly module?: string }
   | { readonly kind: 'dataset-path'; readonly from: string; readonly to: string }
   /** Rows of the dataset file changed, were added or removed, counted by row key. */

@@ -8,12 +8,7 @@ import { tryLock } from '../../src/locks/file-lock.js';
 import { runLockTarget } from '../../src/locks/run-lock.js';
 import type { RunId } from '../../src/plan/run-id.js';
 import { buildJson, runCli, startCli } from '../support/cli.js';
-import {
-  countingProject,
-  idsOf,
-  modelLog,
-  storedCallIds,
-} from '../support/counting-project.js';
+import { countingProject, idsOf, modelLog, storedCallIds } from '../support/counting-project.js';
 
 /** How many entries each cache level holds. */
 function entries(dir: string): Promise<{ rows: number; calls: number }> {
@@ -68,9 +63,14 @@ describe('kwgraph cache', () => {
     expect(gc.code, gc.stderr).toBe(0);
     expect(gc.stdout).toContain('removed 42 row results and 24 calls');
     expect(await entries(dir)).toEqual({ rows: 36, calls: 24 });
-    expect((await readdir(path.join(dir, 'cache/runs'))).sort()).toEqual(
-      ['ask@a', 'ask@b', 'judge@x~ask@a', 'judge@x~ask@b', 'score~judge@x~ask@a', 'score~judge@x~ask@b'],
-    );
+    expect((await readdir(path.join(dir, 'cache/runs'))).sort()).toEqual([
+      'ask@a',
+      'ask@b',
+      'judge@x~ask@a',
+      'judge@x~ask@b',
+      'score~judge@x~ask@a',
+      'score~judge@x~ask@b',
+    ]);
 
     // Nothing the experiment uses went: the next build is all cached.
     const mark = (await modelLog(dir)).length;
@@ -104,7 +104,10 @@ describe('kwgraph cache', () => {
     const held = await tryLock(runLockTarget(dir, 'ask@a' as RunId));
     if (!held.acquired) throw new Error('the test could not take the lock');
     try {
-      for (const args of [['cache', 'gc'], ['cache', 'clear', '--yes']]) {
+      for (const args of [
+        ['cache', 'gc'],
+        ['cache', 'clear', '--yes'],
+      ]) {
         const result = await runCli(dir, args);
         expect(result.code).toBe(1);
         expect(result.stderr).toContain(

@@ -53,7 +53,9 @@ describe('builds of one project running at once', () => {
       const reports = [first, second].map(
         (result) => JSON.parse(result.stdout) as { runs: { id: string; calls: number }[] },
       );
-      const calls = reports.flatMap((report) => report.runs).reduce((sum, run) => sum + run.calls, 0);
+      const calls = reports
+        .flatMap((report) => report.runs)
+        .reduce((sum, run) => sum + run.calls, 0);
       expect(calls).toBe(distinct.length);
     } finally {
       await cleanup();
@@ -93,7 +95,11 @@ describe('builds of one project running at once', () => {
       await mkdir(lock, { recursive: true });
       await writeFile(
         path.join(lock, 'owner.json'),
-        JSON.stringify({ pid: await deadPid(), host: os.hostname(), since: new Date().toISOString() }),
+        JSON.stringify({
+          pid: await deadPid(),
+          host: os.hostname(),
+          since: new Date().toISOString(),
+        }),
       );
 
       const result = await runCli(dir, ['build']);

@@ -122,7 +122,10 @@ describe('a build killed with SIGKILL at 20 random points', () => {
     // No temporary file of a killed write is left in a run folder.
     for (const run of await readdir(path.join(project.dir, 'cache', 'runs'))) {
       const files = await readdir(path.join(project.dir, 'cache', 'runs', run));
-      expect(files.filter((file) => file.endsWith('.tmp')), run).toEqual([]);
+      expect(
+        files.filter((file) => file.endsWith('.tmp')),
+        run,
+      ).toEqual([]);
     }
   });
 });

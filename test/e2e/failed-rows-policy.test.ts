@@ -108,7 +108,9 @@ describe('failed rows', () => {
       ),
     );
     const status = await runCli(dir, ['status']);
-    expect(status.stdout).toMatch(/stale\s+score~judge@x~ask@a\s+setting on_failed_rows "skip" → "fail"/);
+    expect(status.stdout).toMatch(
+      /stale\s+score~judge@x~ask@a\s+setting on_failed_rows "skip" → "fail"/,
+    );
 
     // A row whose code node throws: the row fails, naming the node and the message.
     const file = path.join(dir, 'data/items.jsonl');
@@ -122,7 +124,11 @@ describe('failed rows', () => {
     const manifest = JSON.parse(
       await readFile(path.join(dir, 'cache/runs/score~judge@x~ask@a/manifest.json'), 'utf8'),
     );
-    expect(manifest).toMatchObject({ status: 'failed', metrics: {}, aggregated: { rows: 0, of: 6 } });
+    expect(manifest).toMatchObject({
+      status: 'failed',
+      metrics: {},
+      aggregated: { rows: 0, of: 6 },
+    });
     await expect(
       readFile(path.join(dir, 'cache/runs/score~judge@x~ask@a/metrics.json'), 'utf8'),
     ).rejects.toThrow();

@@ -59,7 +59,10 @@ describe('what invalidates a run', () => {
   afterEach(async () => cleanup());
 
   it('nothing, when no input changed: files touched and rewritten as they were', async () => {
-    const files = await fg(['**/*'], { cwd: dir, ignore: ['cache/**', 'node_modules/**', 'src/**'] });
+    const files = await fg(['**/*'], {
+      cwd: dir,
+      ignore: ['cache/**', 'node_modules/**', 'src/**'],
+    });
     const later = new Date(Date.now() + 60_000);
     for (const file of files) {
       const absolute = path.join(dir, file);
@@ -162,8 +165,10 @@ describe('what invalidates a run', () => {
   });
 
   it('rows of the dataset, counted by row key', async () => {
-    await edit(path.join(dir, 'data/items.jsonl'), (text) =>
-      `${text.replace('"two"', '"TWO"').replace('"five"', '"5"')}{"id":"r7","text":"seven"}\n`,
+    await edit(
+      path.join(dir, 'data/items.jsonl'),
+      (text) =>
+        `${text.replace('"two"', '"TWO"').replace('"five"', '"5"')}{"id":"r7","text":"seven"}\n`,
     );
     const result = await status(dir);
     expect(result.runs.find((run) => run.id === 'ask@a')?.reasons).toEqual([
@@ -215,7 +220,9 @@ describe('what invalidates a run', () => {
     expect(result.code, result.stderr).toBe(0);
     const warnings = result.stdout.split('\n').filter((line) => line.startsWith('warning:'));
     expect(warnings).toHaveLength(2);
-    expect(warnings[0]).toMatch(/cache entry (row|call):[0-9a-f]+… was discarded \(its content does not match its hash\); computing it again/);
+    expect(warnings[0]).toMatch(
+      /cache entry (row|call):[0-9a-f]+… was discarded \(its content does not match its hash\); computing it again/,
+    );
     // The row was computed again and its call sent again; nothing else.
     expect(await calls()).toBe(1);
     expect(await runOutputs(dir)).toEqual(before);

@@ -212,11 +212,27 @@ export async function runOutputs(dir: string): Promise<Record<string, string>> {
   return outputs;
 }
 
+/** A call as the call cache stores it: the request sent and the answer's text. */
+export interface StoredCall {
+  readonly request: { messages: { role: string; content: unknown }[] };
+  readonly answer: string;
+}
+
 /**
  * Ids of the requests whose answers the call cache holds, read from the SQLite file directly:
  * what a build has saved, whatever it printed.
  */
 export async function storedCallIds(dir: string): Promise<Set<string>> {
+  const ids = new Set<string>();
+  for (const call of await storedCalls(dir)) {
+    const match = /\[([0-9a-f]{12})\]$/.exec(call.answer);
+    if (match?.[1]) ids.add(match[1]);
+  }
+  return ids;
+}
+
+/** Every call the call cache holds, read from the SQLite file directly. */
+export async function storedCalls(dir: string): Promise<StoredCall[]> {
   const file = path.join(dir, 'cache', 'kwgraph.sqlite');
   const rows = await new Promise<{ value: string }[]>((resolve, reject) => {
     const db = new sqlite3.Database(file, sqlite3.OPEN_READWRITE, (error) => {
@@ -234,15 +250,17 @@ export async function storedCallIds(dir: string): Promise<Set<string>> {
       });
     });
   });
-  const ids = new Set<string>();
-  for (const { value } of rows) {
-    // keyv's record → kwgraph's checked entry → the call: its answer ends with the id.
+  return rows.map(({ value }) => {
+    // keyv's record → kwgraph's checked entry → the call.
     const entry = JSON.parse(value) as {
-      value: { value: { response: { choices: { message: { content: string } }[] } } };
+      value: {
+        value: {
+          request: StoredCall['request'];
+          response: { choices: { message: { content: string } }[] };
+        };
+      };
     };
-    const answer = entry.value.value.response.choices[0]?.message.content ?? '';
-    const match = /\[([0-9a-f]{12})\]$/.exec(answer);
-    if (match?.[1]) ids.add(match[1]);
-  }
-  return ids;
+    const call = entry.value.value;
+    return { request: call.request, answer: call.response.choices[0]?.message.content ?? '' };
+  });
 }
