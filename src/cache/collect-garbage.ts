@@ -3,7 +3,7 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { BuildContext } from '../execute/build-context.js';
-import { holdRuns, type CacheInUse } from '../locks/hold-runs.js';
+import { holdRuns, sweepLocks, type CacheInUse } from '../locks/hold-runs.js';
 import type { RunId } from '../plan/run-id.js';
 import { keysNamedBy } from '../runs/run-index.js';
 import { ok, type Result } from '../util/result.js';
@@ -23,8 +23,8 @@ export interface GarbageReport {
 /**
  * Removes what no run of the experiment as it is now refers to: row and call cache entries
  * that no run's index (or the journal of an unfinished build) names, and run folders of runs
- * no longer in the plan. A run that is stale still keeps what its last build used: changing
- * a prompt back must not cost anything.
+ * no longer in the plan, and locks left by builds that died. A run that is stale still keeps
+ * what its last build used: changing a prompt back must not cost anything.
  */
 export async function collectGarbage(
   context: BuildContext,
@@ -72,6 +72,7 @@ export async function collectGarbage(
       for (const name of runFolders) {
         await rm(path.join(root, 'cache', 'runs', name), { recursive: true, force: true });
       }
+      await sweepLocks(root);
     }
     return ok({ rowEntries, callEntries, keptEntries, runFolders });
   } finally {

@@ -1,18 +1,22 @@
+import { randomBytes } from 'node:crypto';
 import { readlinkSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
-import lockfile from 'proper-lockfile';
-
 /**
- * Locks shared by the processes building one project: a lock on `target` is the directory
- * `<target>.lock` (made with mkdir, which is atomic), holding `owner.json` with who holds it.
+ * Locks shared by the processes building one project. The lock on `target` is the directory
+ * `<target>.lock` holding `owner.json`, which says who holds it. The directory is prepared
+ * under another name with its owner file inside and renamed into place, so a lock never exists
+ * without its owner: rename is atomic, and it fails when the lock directory is already there.
  *
  * A holder that dies without releasing (kill -9, a lost machine) must not block others for
  * ever. Two checks find such a lock stale: its owner's process no longer exists on this machine
- * (immediate), or its mtime, which a live holder refreshes every few seconds, is old (for a
- * holder on another machine sharing the folder).
+ * (found at once), or its owner file, which a live holder touches every few seconds, has not
+ * been touched for a while (for a holder on another machine sharing the folder).
+ *
+ * proper-lockfile, also a dependency, does not fit: it tells its own lock from a replacement
+ * by the directory's mtime, which changes as soon as an owner file is written into it.
  */
 
 /** Who holds a lock. */
@@ -22,6 +26,8 @@ export interface LockHolder {
   /** The holder's PID namespace (Linux): a PID means nothing across containers. */
   readonly pidNamespace?: string;
   readonly since: string;
+  /** Tells this holding from any other by the same process. */
+  readonly token: string;
 }
 
 export interface HeldLock {
@@ -33,141 +39,174 @@ export type LockAttempt =
   | { readonly acquired: true; readonly lock: HeldLock }
   | { readonly acquired: false; readonly holder: LockHolder | undefined };
 
-/** A live holder refreshes its lock's mtime this often... */
-const UPDATE_MS = 10_000;
-/** ...and a lock not refreshed for this long is stale whoever holds it. */
-const STALE_MS = 60_000;
+/** A live holder touches its owner file this often... */
+const UPDATE_MS = 5_000;
+/** ...and a lock whose owner file was not touched for this long is stale, whoever holds it. */
+export const STALE_MS = 30_000;
 
 const OWNER_FILE = 'owner.json';
 
-/** Locks this process holds, by lock directory: removed whole if the process exits holding them. */
-const held = new Set<string>();
+/** Lock directories this process holds, with its token: removed if it exits holding them. */
+const held = new Map<string, string>();
 let exitHookInstalled = false;
 
 /**
- * Tries once to take the lock on `target`. A lock left by a process that no longer exists is
- * removed and taken. `onCompromised` is told when another process took the lock while this one
- * held it (this process stalled past the stale limit).
+ * Tries once to take the lock on `target`. A lock left by a process that is gone is removed
+ * and taken. `onCompromised` is told if another process takes the lock while this one holds
+ * it (possible only after this process stalled for longer than the stale limit).
  */
 export async function tryLock(
   target: string,
   onCompromised: (message: string) => void = () => {},
 ): Promise<LockAttempt> {
-  await mkdir(path.dirname(target), { recursive: true });
-  installExitHook();
   const directory = lockDirectory(target);
+  await mkdir(path.dirname(directory), { recursive: true });
+  installExitHook();
 
   for (let attempt = 0; ; attempt++) {
-    let unlock: () => Promise<void>;
+    const owner = thisProcess();
+    const staging = `${directory}.${owner.token}.new`;
+    await mkdir(staging);
+    await writeFile(path.join(staging, OWNER_FILE), JSON.stringify(owner));
     try {
-      unlock = await lockfile.lock(target, {
-        realpath: false,
-        stale: STALE_MS,
-        update: UPDATE_MS,
-        retries: 0,
-        onCompromised: (error) => {
-          held.delete(directory);
-          onCompromised(`lock ${path.basename(target)} was taken over: ${error.message}`);
-        },
-      });
+      await rename(staging, directory);
     } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // ENOTEMPTY: proper-lockfile found the lock stale (not refreshed in time) and could not
-      // remove it with rmdir, since it holds the owner's file.
-      if (code !== 'ELOCKED' && code !== 'ENOTEMPTY') throw error;
-      const state = await lockState(target, directory);
-      if (attempt === 0 && (code === 'ENOTEMPTY' || !state.held)) {
-        // NOTE: two processes breaking the same dead lock at the same instant could both take
-        // it; the later one's lock is then reported compromised to the earlier one. Call
-        // claims still keep the pair from sending any request twice.
-        await rm(directory, { recursive: true, force: true });
+      await rm(staging, { recursive: true, force: true });
+      if (!isTaken(error)) throw error;
+      const state = await lockState(target);
+      if (attempt === 0 && !state.held) {
+        await breakLock(directory, state.holder);
         continue;
       }
       return { acquired: false, holder: state.holder };
     }
-
-    held.add(directory);
-    try {
-      await writeFile(path.join(directory, OWNER_FILE), JSON.stringify(thisProcess()));
-    } catch (error) {
-      held.delete(directory);
-      await unlock().catch(() => {});
-      throw error;
-    }
-
-    let released = false;
-    const release = async () => {
-      if (released) return;
-      released = true;
-      held.delete(directory);
-      // proper-lockfile removes the directory with rmdir, which needs it empty.
-      await rm(path.join(directory, OWNER_FILE), { force: true });
-      await unlock().catch(() => {});
-    };
-    return { acquired: true, lock: { release } };
+    return { acquired: true, lock: hold(directory, owner.token, onCompromised) };
   }
 }
 
-/** Who holds the lock on `target`, if anyone; undefined when free or the holder is unknown. */
-export async function readHolder(target: string): Promise<LockHolder | undefined> {
+/**
+ * Whether the lock on `target` is held by a process that may be alive: not when there is no
+ * lock, when its holder is gone, or when its holder stopped touching it.
+ */
+export async function lockState(
+  target: string,
+): Promise<{ readonly held: boolean; readonly holder?: LockHolder }> {
+  const directory = lockDirectory(target);
+  const holder = await readOwner(directory);
+  if (holder === undefined) {
+    // No lock, or the empty directory of a release cut short: free either way.
+    return { held: false };
+  }
+  if (!isAlive(holder, directory)) return { held: false, holder };
   try {
-    const parsed: unknown = JSON.parse(
-      await readFile(path.join(lockDirectory(target), OWNER_FILE), 'utf8'),
-    );
+    const touched = (await stat(path.join(directory, OWNER_FILE))).mtimeMs;
+    if (Date.now() - touched > STALE_MS) return { held: false, holder };
+  } catch {
+    return { held: false };
+  }
+  return { held: true, holder };
+}
+
+/** Who holds the lock on `target`, if anyone. */
+export function readHolder(target: string): Promise<LockHolder | undefined> {
+  return readOwner(lockDirectory(target));
+}
+
+export function lockDirectory(target: string): string {
+  return `${target}.lock`;
+}
+
+/** Whether a name in a locks folder is the leftover of an acquisition or a break cut short. */
+export function isLockLeftover(name: string): boolean {
+  return /\.lock\.[0-9a-f]+\.(new|stale)$/.test(name);
+}
+
+function hold(directory: string, token: string, onCompromised: (message: string) => void) {
+  held.set(directory, token);
+  const ownerFile = path.join(directory, OWNER_FILE);
+  const heartbeat = setInterval(() => {
+    void (async () => {
+      const owner = await readOwner(directory);
+      if (owner?.token !== token) {
+        clearInterval(heartbeat);
+        held.delete(directory);
+        onCompromised(`lock ${path.basename(directory)} was taken over by another process`);
+        return;
+      }
+      const now = new Date();
+      await utimes(ownerFile, now, now).catch(() => {});
+    })();
+  }, UPDATE_MS);
+  heartbeat.unref();
+
+  let released = false;
+  return {
+    release: async () => {
+      if (released) return;
+      released = true;
+      clearInterval(heartbeat);
+      if (held.get(directory) !== token) return;
+      held.delete(directory);
+      // The owner file goes first: a directory without one is free.
+      await rm(ownerFile, { force: true });
+      await rm(directory, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Removes a lock found stale. It is first renamed aside, atomically; if what was renamed turns
+ * out not to be the stale holder's lock (another process broke it and took it meanwhile), it is
+ * put back.
+ */
+async function breakLock(directory: string, stale: LockHolder | undefined): Promise<void> {
+  const aside = `${directory}.${randomBytes(6).toString('hex')}.stale`;
+  try {
+    await rename(directory, aside);
+  } catch {
+    return; // Gone already.
+  }
+  const moved = await readOwner(aside);
+  if (moved !== undefined && moved.token !== stale?.token) {
+    await rename(aside, directory).catch(() => {});
+    return;
+  }
+  await rm(aside, { recursive: true, force: true });
+}
+
+async function readOwner(directory: string): Promise<LockHolder | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(await readFile(path.join(directory, OWNER_FILE), 'utf8'));
     if (
       typeof parsed === 'object' &&
       parsed !== null &&
       typeof (parsed as LockHolder).pid === 'number' &&
-      typeof (parsed as LockHolder).host === 'string'
+      typeof (parsed as LockHolder).host === 'string' &&
+      typeof (parsed as LockHolder).token === 'string'
     ) {
       return parsed as LockHolder;
     }
   } catch {
-    // No owner file: free, or taken an instant ago and not yet described.
+    // Missing or unreadable: no owner.
   }
   return undefined;
 }
 
 /**
- * Whether the lock on `target` is held by a process that may be alive: not when there is no
- * lock, when its holder is gone, or when nobody refreshed it for the stale limit.
+ * Whether `holder` may still be running. Only a process known to be gone counts as dead: on
+ * another machine, or in another PID namespace, a lock goes stale only by not being touched.
  */
-export async function lockState(
-  target: string,
-  ownDirectory?: string,
-): Promise<{ readonly held: boolean; readonly holder?: LockHolder }> {
-  let modified: number;
-  try {
-    modified = (await stat(lockDirectory(target))).mtimeMs;
-  } catch {
-    return { held: false };
-  }
-  const holder = await readHolder(target);
-  const known = holder ? { holder } : {};
-  if (holder !== undefined) {
-    // A lock with this process's PID that this process does not hold was left by an earlier
-    // process that had the same PID.
-    const leftByNamesake =
-      holder.pid === process.pid &&
-      holder.host === os.hostname() &&
-      ownDirectory !== undefined &&
-      !held.has(ownDirectory);
-    if (leftByNamesake || !isAlive(holder)) return { held: false, ...known };
-  }
-  if (Date.now() - modified > STALE_MS) return { held: false, ...known };
-  return { held: true, ...known };
-}
-
-/** Whether `holder` may still be running. Only a process known to be gone counts as dead. */
-export function isAlive(holder: LockHolder): boolean {
+export function isAlive(holder: LockHolder, directory?: string): boolean {
   const self = thisProcess();
   if (holder.host !== self.host) return true;
-  // In another container a PID names another process; where either side does not know its
-  // namespace, the PID is all there is to go on.
   if (holder.pidNamespace && self.pidNamespace && holder.pidNamespace !== self.pidNamespace) {
     return true;
   }
-  if (holder.pid === process.pid) return true;
+  if (holder.pid === process.pid) {
+    // A lock with this process's PID that it does not hold was left by an earlier process
+    // that had the same PID.
+    return directory === undefined || held.get(directory) === holder.token;
+  }
   try {
     process.kill(holder.pid, 0);
     return true;
@@ -177,8 +216,10 @@ export function isAlive(holder: LockHolder): boolean {
   }
 }
 
-export function lockDirectory(target: string): string {
-  return `${target}.lock`;
+/** rename onto an existing lock directory fails with one of these, depending on the system. */
+function isTaken(error: unknown): boolean {
+  const code = (error as NodeJS.ErrnoException).code;
+  return code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'EPERM' || code === 'EISDIR';
 }
 
 function thisProcess(): LockHolder {
@@ -187,6 +228,7 @@ function thisProcess(): LockHolder {
     host: os.hostname(),
     ...(pidNamespace ? { pidNamespace } : {}),
     since: new Date().toISOString(),
+    token: randomBytes(8).toString('hex'),
   };
 }
 
@@ -200,12 +242,12 @@ const pidNamespace = (() => {
 
 /**
  * On exit (a second Ctrl-C ends the process at once) the locks still held are removed, so the
- * next build need not wait for them to go stale.
+ * next build need not find out that their holder is gone.
  */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
   process.on('exit', () => {
-    for (const directory of held) rmSync(directory, { recursive: true, force: true });
+    for (const directory of held.keys()) rmSync(directory, { recursive: true, force: true });
   });
 }

@@ -1,9 +1,16 @@
-import { readdir } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { RunId } from '../plan/run-id.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { lockState, tryLock, type HeldLock, type LockHolder } from './file-lock.js';
+import {
+  isLockLeftover,
+  lockState,
+  STALE_MS,
+  tryLock,
+  type HeldLock,
+  type LockHolder,
+} from './file-lock.js';
 import { locksFolder, runLockTarget } from './run-lock.js';
 
 /** Why the cache cannot be changed now: a build is using it. */
@@ -61,4 +68,36 @@ async function liveLock(root: string): Promise<CacheInUse | undefined> {
     }
   }
   return undefined;
+}
+
+/**
+ * Removes what dead builds left in `cache/locks`: locks no live process holds, and the
+ * directories of lock acquisitions and breaks cut short. Returns how many it removed.
+ */
+export async function sweepLocks(root: string): Promise<number> {
+  let removed = 0;
+  for (const kind of ['runs', 'calls']) {
+    const folder = path.join(locksFolder(root), kind);
+    let names: string[];
+    try {
+      names = await readdir(folder);
+    } catch {
+      continue;
+    }
+    for (const name of names) {
+      const entry = path.join(folder, name);
+      let remove = false;
+      if (name.endsWith('.lock')) {
+        remove = !(await lockState(entry.slice(0, -'.lock'.length))).held;
+      } else if (isLockLeftover(name)) {
+        const age = Date.now() - (await stat(entry).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs;
+        remove = age > STALE_MS;
+      }
+      if (remove) {
+        await rm(entry, { recursive: true, force: true });
+        removed++;
+      }
+    }
+  }
+  return removed;
 }

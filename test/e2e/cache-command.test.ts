@@ -90,6 +90,10 @@ describe('kwgraph cache', () => {
 
     expect((await runCli(dir, ['cache', 'gc'])).code).toBe(0);
     expect(await storedCallIds(dir)).toEqual(saved);
+    // The locks the killed build held are gone too.
+    for (const kind of ['runs', 'calls']) {
+      expect(await readdir(path.join(dir, 'cache/locks', kind)).catch(() => [])).toEqual([]);
+    }
 
     const afterKill = (await modelLog(dir)).length;
     const resumed = await runCli(dir, ['build']);

@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, startCli, type StartedCli } from '../support/cli.js';
 import {
   countingProject,
+  ROWS,
   idsOf,
   modelLog,
   runOutputs,
@@ -33,6 +34,8 @@ async function logReaches(dir: string, lines: number, build: StartedCli): Promis
 }
 
 const SLOW = { COUNTING_MODEL_MS: '60' };
+/** 12 rows: 72 calls, about what 20 attempts killed a few rounds of calls in can make. */
+const TWELVE_ROWS = [...ROWS, ...ROWS.map((row) => `${row} more`)];
 
 describe('a build killed with SIGKILL at 20 random points', () => {
   let reference: { dir: string; cleanup: () => Promise<void> };
@@ -41,8 +44,8 @@ describe('a build killed with SIGKILL at 20 random points', () => {
   let distinct: Set<string>;
 
   beforeAll(async () => {
-    reference = await countingProject();
-    project = await countingProject();
+    reference = await countingProject(TWELVE_ROWS);
+    project = await countingProject(TWELVE_ROWS);
     const built = await runCli(reference.dir, ['build'], { env: SLOW });
     expect(built.code, built.stderr).toBe(0);
     expected = await runOutputs(reference.dir);
@@ -66,13 +69,14 @@ describe('a build killed with SIGKILL at 20 random points', () => {
     for (let attempt = 0; attempt < 20; attempt++) {
       const before = (await modelLog(project.dir)).length;
       const build = startCli(project.dir, ['build'], { env: SLOW });
-      if (next() < 0.35) {
-        // Anywhere from start-up (loading, planning, opening the store) into the first calls.
-        await delay(next() * 1200);
+      if (next() < 0.3) {
+        // During start-up: loading, planning, fingerprinting, opening the store, locking.
+        await Promise.race([delay(next() * 1000), logReaches(project.dir, before + 1, build)]);
       } else {
-        // Right after a call starts or answers: calls in flight, rows and runs half done.
-        await logReaches(project.dir, before + 1 + Math.floor(next() * 6), build);
-        await delay(next() * 25);
+        // A few rounds of calls in: calls in flight, answered but not yet stored, rows
+        // stored, runs being written, downstream runs reading them.
+        await logReaches(project.dir, before + 1, build);
+        await delay(next() * 300);
       }
       const killed = build.child.kill('SIGKILL');
       const ended = await build.done;
@@ -82,7 +86,8 @@ describe('a build killed with SIGKILL at 20 random points', () => {
         killed: killed && ended.signal === 'SIGKILL',
       });
     }
-    // The kills must have landed inside builds, not after them.
+    // The kills must have landed inside builds, not after them: each attempt is let make a
+    // few rounds of calls, so the build is not over before most of the 20 kills.
     expect(attempts.filter((attempt) => attempt.killed).length, context).toBeGreaterThan(10);
 
     const before = (await modelLog(project.dir)).length;

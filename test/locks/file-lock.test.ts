@@ -13,13 +13,14 @@ async function deadPid(): Promise<number> {
   return child.pid ?? 0;
 }
 
-/** Leaves a lock as another process would: its directory with the owner's file. */
+/** Leaves a lock as another process would, last touched `ageMs` ago. */
 async function leaveLock(target: string, owner: object, ageMs = 0): Promise<void> {
   const directory = `${target}.lock`;
   await mkdir(directory, { recursive: true });
-  await writeFile(path.join(directory, 'owner.json'), JSON.stringify(owner));
+  const file = path.join(directory, 'owner.json');
+  await writeFile(file, JSON.stringify({ token: 'f00d', since: 'then', ...owner }));
   const then = new Date(Date.now() - ageMs);
-  await utimes(directory, then, then);
+  await utimes(file, then, then);
 }
 
 describe('file locks', () => {
@@ -47,15 +48,22 @@ describe('file locks', () => {
   });
 
   it('are taken over at once when their holder no longer exists', async () => {
-    await leaveLock(target, { pid: await deadPid(), host: os.hostname(), since: 'then' });
+    await leaveLock(target, { pid: await deadPid(), host: os.hostname() });
     expect((await lockState(target)).held).toBe(false);
     const attempt = await tryLock(target);
     expect(attempt.acquired).toBe(true);
     if (attempt.acquired) await attempt.lock.release();
   });
 
+  it('are free again when a release was cut short', async () => {
+    await mkdir(`${target}.lock`, { recursive: true });
+    const attempt = await tryLock(target);
+    expect(attempt.acquired).toBe(true);
+    if (attempt.acquired) await attempt.lock.release();
+  });
+
   it('are respected while a holder elsewhere keeps them fresh, taken over once it goes silent', async () => {
-    const elsewhere = { pid: 1, host: 'another-machine', since: 'then' };
+    const elsewhere = { pid: 1, host: 'another-machine', token: 'beef', since: 'then' };
     await leaveLock(target, elsewhere);
     expect(await tryLock(target)).toMatchObject({ acquired: false, holder: elsewhere });
 
