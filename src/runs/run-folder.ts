@@ -33,6 +33,21 @@ export async function writeFileAtomic(file: string, content: string): Promise<vo
     await rm(temporary, { force: true });
     throw error;
   }
+  await syncFolder(path.dirname(file));
+}
+
+/** Flushes a folder's entries (a rename) to disk; not every system can, and then it is skipped. */
+async function syncFolder(folder: string): Promise<void> {
+  try {
+    const handle = await open(folder, 'r');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  } catch {
+    // Windows cannot open a folder for syncing; its renames are durable enough for this.
+  }
 }
 
 export async function readManifest(root: string, id: RunId): Promise<RunManifest | undefined> {
