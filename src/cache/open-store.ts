@@ -13,6 +13,8 @@ export interface CacheStores {
   readonly rows: Keyv;
   /** LLM call responses, keyed by the normalised request. */
   readonly calls: Keyv;
+  /** Gives the space of deleted entries back to the file system, where the store can. */
+  compact(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -35,24 +37,43 @@ export async function openCacheStores(url: string, root: string): Promise<CacheS
   }
 }
 
-async function openSqlite(url: string, root: string): Promise<CacheStores> {
+/** The file a sqlite:// URL names, absolute. */
+export function sqliteFile(url: string, root: string): string {
   const file = url.replace(/^sqlite:\/\//, '');
-  const absolute = path.isAbsolute(file) ? file : path.join(root, file);
+  return path.isAbsolute(file) ? file : path.join(root, file);
+}
+
+async function openSqlite(url: string, root: string): Promise<CacheStores> {
+  const absolute = sqliteFile(url, root);
   await mkdir(path.dirname(absolute), { recursive: true });
 
-  const store = new KeyvSqlite({ uri: `sqlite://${absolute}`, busyTimeout: 30_000 });
-  // WAL lets concurrent builds read while one writes, and makes each write one append instead
-  // of a rewrite of the journal.
-  await store.query('PRAGMA journal_mode=WAL');
-  await store.query('PRAGMA synchronous=NORMAL');
-
-  const rows = new Keyv({ store, namespace: 'rows' });
-  const calls = new Keyv({ store, namespace: 'calls' });
+  // One connection per level: keyv keeps a namespace on the store object, so two levels sharing
+  // one store would list and clear each other's keys.
+  const open = async (namespace: string) => {
+    const store = new KeyvSqlite({
+      uri: `sqlite://${absolute}`,
+      busyTimeout: 30_000,
+      iterationLimit: 1000,
+    });
+    // WAL lets concurrent builds read while one writes, and makes each write one append instead
+    // of a rewrite of the journal. synchronous=FULL syncs the log at every commit: an answer
+    // that was paid for survives a power cut, not only a killed process, and the cost is one
+    // fsync per call, small next to the call itself.
+    await store.query('PRAGMA journal_mode=WAL');
+    await store.query('PRAGMA synchronous=FULL');
+    // Failed writes must fail the row, not vanish: keyv only reports them as events otherwise.
+    return { store, keyv: new Keyv({ store, namespace, throwOnErrors: true }) };
+  };
+  const rows = await open('rows');
+  const calls = await open('calls');
   return {
-    rows,
-    calls,
+    rows: rows.keyv,
+    calls: calls.keyv,
+    compact: async () => {
+      await rows.store.query('VACUUM');
+    },
     close: async () => {
-      await store.close();
+      await Promise.all([rows.store.close(), calls.store.close()]);
     },
   };
 }

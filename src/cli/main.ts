@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
 import { buildCommand } from './commands/build-command.js';
 import { flowTestCommand } from './commands/flow-test-command.js';
+import { cacheClearCommand, cacheGcCommand } from './commands/cache-command.js';
 import { graphCommand } from './commands/graph-command.js';
 import { statusCommand } from './commands/status-command.js';
 import { exitQuietlyOnClosedPipe } from './closed-pipe.js';
@@ -44,6 +45,13 @@ export async function main(argv: readonly string[]): Promise<number> {
     )
     .option('--quiet', 'no live display: plain lines, even on a terminal', false)
     .option('--json', 'print one JSON object with every run on stdout', false)
+    .option('--no-cache', 'send every call again (fresh samples); results are still stored')
+    .addOption(
+      new Option('--retry-failed [bool]', 'retry the rows that failed last time')
+        .argParser(booleanValue)
+        .default(true),
+    )
+    .option('--no-retry-failed', 'keep rows that failed last time failed, without retrying')
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await buildCommand(targets, globals(command) as never);
     });
@@ -92,6 +100,24 @@ export async function main(argv: readonly string[]): Promise<number> {
       exitCode = await flowTestCommand(folder, globals(command) as never);
     });
 
+  const cache = program
+    .command('cache')
+    .description('manage the row and call caches and the run folders');
+  cache
+    .command('gc')
+    .description('remove cached results and run folders no run of the experiment uses')
+    .option('--dry-run', 'say what would be removed, remove nothing', false)
+    .action(async (_options, command: Command) => {
+      exitCode = await cacheGcCommand(globals(command) as never);
+    });
+  cache
+    .command('clear')
+    .description('delete every cached result (asks first)')
+    .option('-y, --yes', 'delete without asking', false)
+    .action(async (_options, command: Command) => {
+      exitCode = await cacheClearCommand(globals(command) as never);
+    });
+
   try {
     await program.parseAsync(argv);
     return exitCode;
@@ -108,6 +134,12 @@ export async function main(argv: readonly string[]): Promise<number> {
     );
     return 70;
   }
+}
+
+function booleanValue(value: string): boolean {
+  if (/^(true|yes|1)$/i.test(value)) return true;
+  if (/^(false|no|0)$/i.test(value)) return false;
+  throw new InvalidArgumentError('expected true or false, e.g. --retry-failed=false');
 }
 
 function positiveInteger(value: string): number {

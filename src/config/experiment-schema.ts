@@ -167,6 +167,20 @@ const stageSchema = z.strictObject({
     .describe("promptflow's name for `inputs`; `${run.outputs.x}` reads the one upstream stage"),
   variants: z.array(variantSchema).optional(),
   settings: stageSettingsSchema.optional(),
+  repeat: z
+    .int()
+    .min(1)
+    .max(1000)
+    .optional()
+    .describe(
+      'Samples per run: each run is built N times (ids `run`, `run#2`, ...), each sample with its own cached calls',
+    ),
+  on_failed_rows: z
+    .enum(['skip', 'fail'])
+    .optional()
+    .describe(
+      'Aggregation when rows failed: `skip` aggregates over the rest and reports how many (default); `fail` fails the run without aggregating',
+    ),
 });
 
 export const experimentSchema = z

@@ -100,16 +100,18 @@ export function normalizeExperiment(
     const inputPositions = Object.fromEntries(
       Object.keys(inputs).map((input) => [input, keyPosition('stages', name, mappingKey, input)]),
     );
-    return {
+    return compact({
       name,
       flow,
       source: sourceOf(stage, raw),
       inputs,
       variants: resolved.variants,
       settings: normalizeSettings(stage.settings),
+      repeat: stage.repeat !== undefined && stage.repeat > 1 ? stage.repeat : undefined,
+      onFailedRows: stage.on_failed_rows,
       position: keyPosition('stages', name),
       inputPositions,
-    };
+    });
   });
 
   const experiment: ExperimentConfig = compact({

@@ -160,6 +160,10 @@ export interface StageConfig {
   /** Empty when the stage runs the flow's defaults once. */
   readonly variants: readonly VariantConfig[];
   readonly settings: StageSettings;
+  /** Samples per run (`repeat: N`); absent for one. */
+  readonly repeat?: number;
+  /** Whether aggregation runs over the rows that succeeded (`skip`, the default) or not at all. */
+  readonly onFailedRows?: 'skip' | 'fail';
   readonly position: SourcePosition;
   /** Position of each input mapping entry, for errors found after loading. */
   readonly inputPositions: { readonly [input: string]: SourcePosition };

@@ -1,4 +1,6 @@
+import type { StaleReason } from '../fingerprint/stale-reason.js';
 import type { RunId } from '../plan/run-id.js';
+import type { AggregatedRows } from '../runs/run-manifest.js';
 
 /** Tokens of the calls actually sent. */
 export interface TokenCounts {
@@ -15,6 +17,8 @@ export interface RunSummary {
   readonly status: 'executed' | 'cached' | 'failed';
   /** Why it ran (empty when cached). */
   readonly reasons: readonly string[];
+  /** The same reasons, as data. */
+  readonly causes: readonly StaleReason[];
   readonly rows: number;
   readonly rowsFailed: number;
   /** Rows served from the row cache. */
@@ -29,6 +33,8 @@ export interface RunSummary {
   readonly durationMs: number;
   /** Top-level numeric metrics of the run's aggregation, if any. */
   readonly metrics: Readonly<Record<string, number>>;
+  /** How many rows the metrics are over, when the run aggregates. */
+  readonly aggregated?: AggregatedRows;
   readonly errors: readonly {
     readonly row: string;
     readonly node?: string;
@@ -46,7 +52,15 @@ export type BuildEvent =
       readonly type: 'run-start';
       readonly run: RunId;
       readonly reasons: readonly string[];
+      readonly causes: readonly StaleReason[];
       readonly rows: number;
+    }
+  /** The run is stale and another build of the project is executing it: this one waits. */
+  | {
+      readonly type: 'run-wait';
+      readonly run: RunId;
+      /** The other build's process id, when known. */
+      readonly pid?: number;
     }
   | {
       readonly type: 'run-progress';

@@ -1,33 +1,50 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { explainChanges } from '../fingerprint/explain-changes.js';
-import type { ContentHash } from '../fingerprint/hash.js';
+import type { StaleReason } from '../fingerprint/stale-reason.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunId } from '../plan/run-id.js';
-import { readManifest } from '../runs/run-folder.js';
+import { hasUnfinishedBuild, outputsFileHash, readManifest } from '../runs/run-folder.js';
+import { readRunIndex, rowDataHash, type RunIndex } from '../runs/run-index.js';
 import type { RunManifest } from '../runs/run-manifest.js';
 import { ok, type Result } from '../util/result.js';
 import type { BuildContext } from './build-context.js';
-import { fingerprintRun, type FingerprintedRun } from './fingerprint-run.js';
+import type { SourceRow } from './execute-run.js';
+import { fingerprintRun, type FingerprintedRun, type UpstreamState } from './fingerprint-run.js';
 
 /** Whether a run's materialised result can be used as it is, and if not, why. */
 export type RunState =
   | { readonly state: 'fresh'; readonly manifest: RunManifest; readonly run: FingerprintedRun }
   | {
       readonly state: 'stale';
-      readonly reasons: readonly string[];
+      readonly reasons: readonly StaleReason[];
       readonly run: FingerprintedRun;
       readonly previous?: RunManifest;
+      /** The index of the previous build, when there is one of this cache format. */
+      readonly previousIndex?: RunIndex;
     };
+
+export interface AssessOptions {
+  /** `--force`: stale whatever its state. */
+  readonly force: boolean;
+  /** `--no-cache`: stale whatever its state (fresh samples). */
+  readonly noCache?: boolean;
+  /**
+   * Whether a run that failed last time is stale (true, the default: its failed rows are
+   * retried). False keeps an unchanged failed run as it is.
+   */
+  readonly retryFailed?: boolean;
+}
 
 /**
  * Decides a run's state: fingerprint it and compare with the manifest it was last built with.
- * `lineage` maps each ancestor run to its (current) fingerprint hash.
+ * `lineage` maps each ancestor run to its current state. A run whose outputs.jsonl is not the
+ * one its manifest records (deleted, edited) is stale too: its outputs feed other runs.
  */
 export async function assessRun(
   context: BuildContext,
   run: PlannedRun,
-  lineage: ReadonlyMap<RunId, ContentHash>,
-  force: boolean,
+  lineage: ReadonlyMap<RunId, UpstreamState>,
+  options: AssessOptions,
 ): Promise<Result<RunState, Diagnostic[]>> {
   const fingerprinted = await fingerprintRun(context, run, lineage);
   if (!fingerprinted.ok) return fingerprinted;
@@ -35,29 +52,73 @@ export async function assessRun(
 
   const previous = await readManifest(context.root, run.id);
   if (previous === undefined) {
-    return ok({ state: 'stale', reasons: ['never built'], run: current });
+    const unfinished = await hasUnfinishedBuild(context.root, run.id);
+    return ok({
+      state: 'stale',
+      reasons: [{ kind: unfinished ? 'unfinished' : 'never-built' }],
+      run: current,
+    });
   }
+  const previousIndex = await readRunIndex(context.root, run.id);
+  const stale = (reasons: StaleReason[]): Result<RunState, Diagnostic[]> =>
+    ok({
+      state: 'stale',
+      reasons,
+      run: current,
+      previous,
+      ...(previousIndex ? { previousIndex } : {}),
+    });
+
   if (previous.fingerprintHash !== current.hash) {
-    return ok({
-      state: 'stale',
-      reasons: explainChanges(previous.fingerprint, current.fingerprint),
-      run: current,
-      previous,
-    });
+    const reasons = explainChanges(previous.fingerprint, current.fingerprint);
+    return stale(reasons.map((reason) => refineDatasetReason(reason, previousIndex, current)));
   }
-  if (previous.status === 'failed') {
+  if (previous.status === 'failed' && options.retryFailed !== false) {
     const failed = previous.rows.failed + previous.rows.skipped;
-    return ok({
-      state: 'stale',
-      reasons: [
-        failed > 0
-          ? `${failed} row${failed === 1 ? '' : 's'} failed last time`
-          : 'its aggregation failed last time',
-      ],
-      run: current,
-      previous,
-    });
+    return stale([
+      failed > 0 ? { kind: 'failed-rows', count: failed } : { kind: 'aggregation-failed' },
+    ]);
   }
-  if (force) return ok({ state: 'stale', reasons: ['--force'], run: current, previous });
+  if ((await outputsFileHash(context.root, run.id)) !== previous.outputsHash) {
+    return stale([{ kind: 'outputs-changed' }]);
+  }
+  if (options.force) return stale([{ kind: 'forced' }]);
+  if (options.noCache) return stale([{ kind: 'no-cache' }]);
   return ok({ state: 'fresh', manifest: previous, run: current });
+}
+
+/**
+ * `data/products.jsonl changed` made precise with the previous build's row hashes: how many
+ * rows changed, were added or were removed, by row key.
+ */
+function refineDatasetReason(
+  reason: StaleReason,
+  index: RunIndex | undefined,
+  current: FingerprintedRun,
+): StaleReason {
+  if (reason.kind !== 'dataset-file' || index === undefined) return reason;
+  const counts = diffRows(index, current.dataset.rows);
+  if (counts.changed + counts.added + counts.removed === 0) {
+    return { kind: 'dataset-file', file: reason.file, rowsChanged: 0 };
+  }
+  return { kind: 'dataset-rows', file: reason.file, ...counts };
+}
+
+function diffRows(
+  index: RunIndex,
+  rows: readonly SourceRow[],
+): { changed: number; added: number; removed: number } {
+  const before = new Map(index.rows.map(([key, hash]) => [key, hash]));
+  let changed = 0;
+  let added = 0;
+  const seen = new Set<string>();
+  for (const row of rows) {
+    seen.add(row.key);
+    const was = before.get(row.key);
+    if (was === undefined) added++;
+    else if (was !== rowDataHash(row.data)) changed++;
+  }
+  let removed = 0;
+  for (const key of before.keys()) if (!seen.has(key)) removed++;
+  return { changed, added, removed };
 }

@@ -1,23 +1,35 @@
-import { CallCache } from '../cache/call-cache.js';
-import { DEFAULT_CACHE_URL, openCacheStores } from '../cache/open-store.js';
+import { CallCache, type CachedCall } from '../cache/call-cache.js';
+import { CheckedStore } from '../cache/checked-store.js';
+import { DEFAULT_CACHE_URL, openCacheStores, type CacheStores } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
-import type { ContentHash } from '../fingerprint/hash.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
 import { referencesIn } from '../flow/references.js';
+import { CallClaims } from '../locks/call-claims.js';
+import { lockRun } from '../locks/run-lock.js';
 import type { ChatModel } from '../models/chat-model.js';
-import { createChatModel } from '../models/create-chat-model.js';
+import { ConnectionSetupError, createChatModel } from '../models/create-chat-model.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import { flowEnvironment } from '../python/python-connections.js';
 import { pythonInterpreter } from '../python/python-interpreter.js';
 import { PythonWorkers } from '../python/python-workers.js';
 import type { RunId } from '../plan/run-id.js';
+import type { RowKey } from '../cache/cache-keys.js';
 import { readOutputs } from '../runs/run-folder.js';
+import { journalRow } from '../runs/run-index.js';
 import type { OutputLine, RunManifest } from '../runs/run-manifest.js';
+import { Interrupted } from '../util/interrupt.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { assessRun } from './assess-run.js';
+import { assessRun, type AssessOptions, type RunState } from './assess-run.js';
 import type { BuildContext } from './build-context.js';
-import { executeRun, summaryOf, type UpstreamOutputs } from './execute-run.js';
+import {
+  executeRun,
+  summaryOf,
+  type CachedRow,
+  type RunControl,
+  type UpstreamOutputs,
+} from './execute-run.js';
+import type { UpstreamState } from './fingerprint-run.js';
 import { openConnections } from './open-connections.js';
 import { callPricer } from './price-calls.js';
 
@@ -28,13 +40,38 @@ export interface BuildOptions {
   readonly concurrency?: number;
   /** Longest side of local images sent to models. */
   readonly imageMaxSide?: number;
+  /**
+   * `--no-cache`: re-execute every selected run, serving no stored row or call: every request
+   * is sent again (fresh samples). The answers are stored, replacing the old ones.
+   */
+  readonly noCache?: boolean;
+  /** Retry the rows that failed last time (default true); false keeps them failed. */
+  readonly retryFailed?: boolean;
+  /**
+   * Stops the build: no run, row or call starts after it aborts; those in flight finish and
+   * are stored. Runs not finished are left unbuilt, for the next build to resume.
+   */
+  readonly signal?: AbortSignal;
 }
 
 export interface BuildReport {
   readonly runs: readonly RunSummary[];
-  /** False when any run failed. */
+  /** False when any run failed or the build was stopped. */
   readonly ok: boolean;
   readonly durationMs: number;
+  /** Set when the signal stopped the build before every run was done. */
+  readonly interrupted?: InterruptedBuild;
+}
+
+/** What a stopped build saved: everything here is served from the caches by the next build. */
+export interface InterruptedBuild {
+  /** Row results stored by this build. */
+  readonly rowsSaved: number;
+  /** LLM calls sent and stored by this build. */
+  readonly callsSaved: number;
+  /** Runs built or found fresh, of the runs selected. */
+  readonly runsDone: number;
+  readonly runs: number;
 }
 
 const DEFAULT_CONCURRENCY = 4;
@@ -44,6 +81,10 @@ const DEFAULT_CONCURRENCY = 4;
  * independent runs (the variants of one stage) proceed side by side. A run whose fingerprint
  * matches its manifest is served as it is; any other run executes, row by row, through the
  * caches. Configuration problems found on the way are returned as diagnostics.
+ *
+ * Several builds of one project may run at once: a stale run is executed under its lock, and
+ * a build that had to wait for the lock looks at the run again, since the other build has
+ * usually just built it.
  */
 export async function runBuild(
   context: BuildContext,
@@ -52,21 +93,62 @@ export async function runBuild(
 ): Promise<Result<BuildReport, Diagnostic[]>> {
   const started = performance.now();
   const experiment = context.project.experiment;
+  const { signal } = options;
+
+  // Every dataset is read before anything is written: a bad line fails the build having
+  // created nothing.
+  const unreadable = await readDatasets(context);
+  if (unreadable.length > 0) return fail(sortDiagnostics(unreadable));
+
   const models = new Map<string, ChatModel>();
   const opened = await openConnections(context, options.force, models);
   if (!opened.ok) return opened;
-
-  const stores = await openCacheStores(experiment.cache ?? DEFAULT_CACHE_URL, context.root);
-  const calls = new CallCache(stores.calls);
   const python = new PythonWorkers({
     root: context.root,
     interpreter: pythonInterpreter(context.root, experiment.python),
     environment: (dir) =>
       flowEnvironment(context.project.flows[dir], experiment.connections, process.env),
   });
+
+  const warn = (message: string) => emit({ type: 'warning', message });
+  const onCorrupt = (key: string, reason: string) =>
+    warn(`cache entry ${key.slice(0, 20)}… was discarded (${reason}); computing it again`);
+
+  // The stores are opened when the first run executes: a build that finds every run fresh,
+  // or fails before executing one, writes nothing.
+  let stores: Promise<CacheStores> | undefined;
+  let caches: Promise<{ rows: CheckedStore<CachedRow>; calls: CallCache }> | undefined;
+  const openCaches = () => {
+    caches ??= (async () => {
+      stores = openCacheStores(experiment.cache ?? DEFAULT_CACHE_URL, context.root);
+      const opened = await stores;
+      return {
+        rows: new CheckedStore<CachedRow>(opened.rows, onCorrupt),
+        calls: new CallCache(new CheckedStore<CachedCall>(opened.calls, onCorrupt), {
+          reuse: !options.noCache,
+          claims: new CallClaims(context.root, warn),
+          ...(signal ? { signal } : {}),
+        }),
+      };
+    })();
+    return caches;
+  };
+
+  const control: RunControl = {
+    ...(signal ? { signal } : {}),
+    reuseRows: !options.noCache,
+    saved: { rows: 0 },
+  };
+  const assessOptions: AssessOptions = {
+    force: options.force,
+    noCache: options.noCache ?? false,
+    retryFailed: options.retryFailed ?? true,
+  };
+
   const outputs = new Map<RunId, Promise<UpstreamOutputs>>();
   const diagnostics: Diagnostic[] = [];
   const summaries = new Map<RunId, RunSummary>();
+  let stopped = false;
 
   const modelsFor = async (run: PlannedRun, connections: readonly string[]) => {
     for (const name of connections) {
@@ -88,92 +170,209 @@ export async function runBuild(
     return loaded;
   };
 
+  const served = (state: Extract<RunState, { state: 'fresh' }>): RunManifest => {
+    const summary = summaryOf(state.manifest, 'cached', []);
+    summaries.set(state.manifest.id, summary);
+    emit({ type: 'run-finish', summary });
+    return state.manifest;
+  };
+
   // Each run's manifest once it is built (or found fresh); undefined when it could not be.
   const results = new Map<RunId, Promise<RunManifest | undefined>>();
   const buildOne = async (run: PlannedRun): Promise<RunManifest | undefined> => {
-    const lineage = new Map<RunId, ContentHash>();
+    const lineage = new Map<RunId, UpstreamState>();
     for (const id of Object.values(run.lineage)) {
       const manifest = await results.get(id);
       if (manifest === undefined) {
-        emit({ type: 'run-skip', run: run.id, reason: `upstream ${id} did not finish` });
+        if (!stopped)
+          emit({ type: 'run-skip', run: run.id, reason: `upstream ${id} did not finish` });
         return undefined;
       }
-      lineage.set(id, manifest.fingerprintHash);
+      lineage.set(id, { fingerprint: manifest.fingerprintHash, outputs: manifest.outputsHash });
     }
-
-    const assessed = await assessRun(context, run, lineage, options.force);
-    if (!assessed.ok) {
-      diagnostics.push(...assessed.error);
+    if (signal?.aborted) {
+      stopped = true;
       return undefined;
     }
-    const state = assessed.value;
-    if (state.state === 'fresh') {
-      const summary = summaryOf(state.manifest, 'cached', []);
-      summaries.set(run.id, summary);
-      emit({ type: 'run-finish', summary });
-      return state.manifest;
+
+    const first = await assessRun(context, run, lineage, assessOptions);
+    if (!first.ok) {
+      diagnostics.push(...first.error);
+      return undefined;
+    }
+    if (first.value.state === 'fresh') return served(first.value);
+
+    try {
+      await modelsFor(run, connectionsOf(first.value));
+    } catch (error) {
+      if (!(error instanceof ConnectionSetupError)) throw error;
+      diagnostics.push({
+        message: error.message,
+        position: error.connection.position,
+        hint: error.hint,
+      });
+      return undefined;
     }
 
-    const connections = state.run.definition.nodes.flatMap((node) =>
-      node.type === 'llm' ? [node.connection] : [],
-    );
-    await modelsFor(run, connections);
-
-    const upstream = new Map<string, UpstreamOutputs>();
-    for (const stage of stagesRead(run)) {
-      const id = run.lineage[stage];
-      if (id !== undefined) upstream.set(stage, await outputsOf(id));
+    let lock;
+    try {
+      lock = await lockRun(context.root, run.id, {
+        ...(signal ? { signal } : {}),
+        onWait: (holder) =>
+          emit({ type: 'run-wait', run: run.id, ...(holder ? { pid: holder.pid } : {}) }),
+        onCompromised: warn,
+      });
+    } catch (error) {
+      if (!(error instanceof Interrupted)) throw error;
+      stopped = true;
+      return undefined;
     }
 
-    const concurrency =
-      options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY;
-    const { summary, manifest } = await executeRun(
-      {
-        run,
-        definition: state.run.definition,
-        fingerprint: state.run.fingerprint,
-        fingerprintHash: state.run.hash,
-        reasons: state.reasons,
-        rows: state.run.dataset.rows,
-        upstream,
-        concurrency,
-        priceCall: callPricer(experiment.connections, state.run.definition.nodes),
-      },
-      {
-        root: context.root,
-        flowDir: run.flow.dir,
-        models,
-        calls,
-        imageMaxSide: options.imageMaxSide ?? 1024,
-        python,
-        pythonConcurrency: concurrency,
-        connections: experiment.connections,
-      },
-      stores.rows,
-      emit,
-    );
-    // A rebuilt run's outputs replace whatever an earlier read of them cached.
-    outputs.delete(run.id);
-    summaries.set(run.id, summary);
-    emit({ type: 'run-finish', summary });
-    return manifest;
+    try {
+      // Look again under the lock: another build may have built the run since.
+      const assessed = await assessRun(context, run, lineage, assessOptions);
+      if (!assessed.ok) {
+        diagnostics.push(...assessed.error);
+        return undefined;
+      }
+      const state = assessed.value;
+      if (state.state === 'fresh') return served(state);
+
+      const upstream = new Map<string, UpstreamOutputs>();
+      for (const stage of stagesRead(run)) {
+        const id = run.lineage[stage];
+        if (id !== undefined) upstream.set(stage, await outputsOf(id));
+      }
+      const keepFailed =
+        assessOptions.retryFailed === false ? await failedRowsOf(context.root, state) : undefined;
+
+      const { rows: rowCache, calls } = await openCaches();
+      const concurrency =
+        options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY;
+      const outcome = await executeRun(
+        {
+          run,
+          definition: state.run.definition,
+          fingerprint: state.run.fingerprint,
+          fingerprintHash: state.run.hash,
+          reasons: state.reasons,
+          rows: state.run.dataset.rows,
+          upstream,
+          concurrency,
+          priceCall: callPricer(experiment.connections, state.run.definition.nodes),
+          ...(keepFailed ? { keepFailed } : {}),
+        },
+        {
+          root: context.root,
+          flowDir: run.flow.dir,
+          models,
+          calls: calls.forRun({
+            ...(run.sample !== undefined ? { sample: run.sample } : {}),
+            // Recorded at once, so that `cache gc` after a crash keeps what was paid for.
+            onStoring: (key) => journalRow(context.root, run.id, null, [key]),
+          }),
+          imageMaxSide: options.imageMaxSide ?? 1024,
+          python,
+          pythonConcurrency: concurrency,
+          connections: experiment.connections,
+        },
+        rowCache,
+        control,
+        emit,
+      );
+      // A rebuilt run's outputs replace whatever an earlier read of them cached.
+      outputs.delete(run.id);
+      if (outcome.status === 'interrupted') {
+        stopped = true;
+        emit({
+          type: 'run-skip',
+          run: run.id,
+          reason: `stopped after ${outcome.rowsDone} of ${outcome.rows} rows; the next build resumes it`,
+        });
+        return undefined;
+      }
+      summaries.set(run.id, outcome.summary);
+      emit({ type: 'run-finish', summary: outcome.summary });
+      return outcome.manifest;
+    } finally {
+      await lock.release();
+    }
   };
 
   try {
     for (const run of context.selected) results.set(run.id, buildOne(run));
-    await Promise.all(results.values());
+    // allSettled: a run that throws (a bug) must not close the stores under the others.
+    const settled = await Promise.allSettled(results.values());
+    const failure = settled.find((result) => result.status === 'rejected');
+    if (failure !== undefined) throw failure.reason;
   } finally {
     await python.close();
-    await stores.close();
+    if (stores !== undefined) await (await stores).close();
   }
 
   if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
   const runs = context.selected.flatMap((run) => summaries.get(run.id) ?? []);
+  const cache = caches === undefined ? undefined : await caches;
   return ok({
     runs,
-    ok: runs.length === context.selected.length && runs.every((run) => run.status !== 'failed'),
+    ok:
+      !stopped &&
+      runs.length === context.selected.length &&
+      runs.every((run) => run.status !== 'failed'),
     durationMs: Math.round(performance.now() - started),
+    ...(stopped
+      ? {
+          interrupted: {
+            rowsSaved: control.saved.rows,
+            callsSaved: cache?.calls.sent ?? 0,
+            runsDone: runs.length,
+            runs: context.selected.length,
+          },
+        }
+      : {}),
   });
+}
+
+/** Reads the dataset of every selected run; the problems of those that cannot be read. */
+async function readDatasets(context: BuildContext): Promise<Diagnostic[]> {
+  const names = new Set(context.selected.map((run) => run.dataset));
+  const diagnostics: Diagnostic[] = [];
+  for (const name of names) {
+    const dataset = await context.dataset(name);
+    if (!dataset.ok) diagnostics.push(...dataset.error);
+  }
+  return diagnostics;
+}
+
+function connectionsOf(state: RunState): string[] {
+  return state.run.definition.nodes.flatMap((node) =>
+    node.type === 'llm' ? [node.connection] : [],
+  );
+}
+
+/**
+ * The rows that failed in a run's previous build, by row-cache key, with their errors: under
+ * `--retry-failed=false` the very same rows fail again without being executed.
+ */
+async function failedRowsOf(
+  root: string,
+  state: Extract<RunState, { state: 'stale' }>,
+): Promise<Map<RowKey, { error: string; node?: string }> | undefined> {
+  if (state.previous?.status !== 'failed' || state.previousIndex === undefined) return undefined;
+  let lines: OutputLine[];
+  try {
+    lines = await readOutputs(root, state.previous.id);
+  } catch {
+    return undefined;
+  }
+  const keys = new Map(state.previousIndex.rows.map(([row, , key]) => [row, key]));
+  const failed = new Map<RowKey, { error: string; node?: string }>();
+  for (const line of lines) {
+    const key = keys.get(line.key);
+    if (line.status !== 'failed' || key === undefined || key === null) continue;
+    failed.set(key, { error: line.error, ...(line.node ? { node: line.node } : {}) });
+  }
+  return failed;
 }
 
 /** The lineage stages whose outputs a run reads: its direct sources and any it references. */

@@ -1,13 +1,16 @@
 import path from 'node:path';
 
-import pLimit from 'p-limit';
-import type Keyv from 'keyv';
+import { mkdir } from 'node:fs/promises';
 
-import { rowKey } from '../cache/cache-keys.js';
+import pLimit from 'p-limit';
+
+import { rowKey, type CallKey, type RowKey } from '../cache/cache-keys.js';
+import type { CheckedStore } from '../cache/checked-store.js';
 import type { JsonObject } from '../config/types.js';
 import type { BuildEventListener, RunSummary, TokenCounts } from '../events/build-events.js';
 import { hashBytes, hashValue, type ContentHash } from '../fingerprint/hash.js';
 import { rowDefinitionOf, type RunFingerprint } from '../fingerprint/run-fingerprint.js';
+import { describeReason, type StaleReason } from '../fingerprint/stale-reason.js';
 import { executeAggregation, type AggregationRow } from '../flow/execute-aggregation.js';
 import { executeFlowRow, messageOf, type CallRecord } from '../flow/execute-flow-row.js';
 import type { NodeRuntime } from '../flow/execute-node.js';
@@ -16,7 +19,15 @@ import { followPath, resolveExpression, type ReferenceLookup } from '../flow/ref
 import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunDefinition } from '../plan/run-definition.js';
 import { invalidateRun, runFolder, writeFileAtomic } from '../runs/run-folder.js';
-import type { OutputLine, RowError, RunManifest } from '../runs/run-manifest.js';
+import {
+  journalRow,
+  newRunIndex,
+  removeJournal,
+  rowDataHash,
+  writeRunIndex,
+} from '../runs/run-index.js';
+import type { AggregatedRows, OutputLine, RowError, RunManifest } from '../runs/run-manifest.js';
+import { Interrupted } from '../util/interrupt.js';
 
 /** A dataset row as runs see it. */
 export interface SourceRow {
@@ -33,17 +44,37 @@ export interface RunJob {
   readonly definition: RunDefinition;
   readonly fingerprint: RunFingerprint;
   readonly fingerprintHash: ContentHash;
-  readonly reasons: readonly string[];
+  readonly reasons: readonly StaleReason[];
   readonly rows: readonly SourceRow[];
   /** Outputs of every run in the lineage that the stage reads, by stage name. */
   readonly upstream: ReadonlyMap<string, UpstreamOutputs>;
   readonly concurrency: number;
   /** Estimated cost in USD of a call, from the connections' prices; undefined when unpriced. */
   readonly priceCall?: (call: CallRecord) => number | undefined;
+  /**
+   * Rows that failed in the previous build and are kept failed rather than retried
+   * (`--retry-failed=false`), by row-cache key: only the very same computation is kept.
+   */
+  readonly keepFailed?: ReadonlyMap<RowKey, { readonly error: string; readonly node?: string }>;
 }
 
+/** How a run executes within the build around it. */
+export interface RunControl {
+  /** Once aborted, no new row starts; rows in flight finish without starting new calls. */
+  readonly signal?: AbortSignal;
+  /** Serve rows stored by earlier builds (false under `--no-cache`). */
+  readonly reuseRows: boolean;
+  /** What this build stored, counted across runs for the summary of an interrupted build. */
+  readonly saved: { rows: number };
+}
+
+/** A run's end: built (succeeded or failed), or stopped before every row was done. */
+export type RunOutcome =
+  | { readonly status: 'built'; readonly summary: RunSummary; readonly manifest: RunManifest }
+  | { readonly status: 'interrupted'; readonly rowsDone: number; readonly rows: number };
+
 /** What a row keeps in the row cache: enough to rebuild its output line and its trace. */
-interface CachedRow {
+export interface CachedRow {
   readonly outputs: Record<string, unknown>;
   readonly nodes: Record<string, unknown>;
   readonly calls: readonly CallRecord[];
@@ -55,6 +86,7 @@ interface CachedRow {
 type RowResult =
   | {
       readonly status: 'ok';
+      readonly key: RowKey;
       readonly inputs: Record<string, unknown>;
       readonly outputs: Record<string, unknown>;
       readonly nodes: Record<string, unknown>;
@@ -64,27 +96,46 @@ type RowResult =
     }
   | {
       readonly status: 'failed' | 'skipped';
+      /** The row's cache key, when its inputs could be resolved. */
+      readonly key: RowKey | null;
       readonly inputs: Record<string, unknown> | undefined;
       readonly error: string;
       readonly node: string | undefined;
       readonly calls: readonly CallRecord[];
-    };
+    }
+  /** Not done: the build was stopped first. Calls it completed are in the call cache. */
+  | { readonly status: 'interrupted'; readonly calls: readonly CallRecord[] };
+
+type DoneRow = Exclude<RowResult, { readonly status: 'interrupted' }>;
 
 /**
  * Executes one run: every row through the flow (rows served from the row cache when their
  * definition and inputs are unchanged), then the aggregation nodes, then materialises it.
  * A failing row does not stop the run; the run ends `failed` and lists its row errors.
+ *
+ * Every row result is stored as soon as the row is done (after the calls it made, which the
+ * call cache stored as they answered), so a build stopped or killed at any point loses only
+ * work in flight. A stopped run is not materialised: it has no manifest and the next build
+ * executes it again, from the caches.
  */
 export async function executeRun(
   job: RunJob,
   runtime: NodeRuntime,
-  rowCache: Keyv,
+  rowCache: CheckedStore<CachedRow>,
+  control: RunControl,
   emit: BuildEventListener,
-): Promise<{ summary: RunSummary; manifest: RunManifest }> {
+): Promise<RunOutcome> {
   const { run } = job;
   const startedAt = new Date();
-  emit({ type: 'run-start', run: run.id, reasons: job.reasons, rows: job.rows.length });
+  emit({
+    type: 'run-start',
+    run: run.id,
+    reasons: job.reasons.map(describeReason),
+    causes: job.reasons,
+    rows: job.rows.length,
+  });
   await invalidateRun(runtime.root, run.id);
+  await mkdir(runFolder(runtime.root, run.id), { recursive: true });
 
   const rowDefinition = hashValue(rowDefinitionOf(job.fingerprint));
   const limit = pLimit(Math.max(1, job.concurrency));
@@ -94,7 +145,14 @@ export async function executeRun(
   const results = await Promise.all(
     job.rows.map((row) =>
       limit(async () => {
-        const result = await executeRow(job, row, rowDefinition, runtime, rowCache);
+        const result = await executeRow(job, row, rowDefinition, runtime, rowCache, control);
+        await journalRow(
+          runtime.root,
+          run.id,
+          result.status === 'interrupted' ? null : result.key,
+          result.calls.map((call) => call.key),
+        );
+        if (result.status === 'interrupted') return result;
         progress.done++;
         if (result.status !== 'ok') progress.failed++;
         if (result.status !== 'ok' || !result.fromRowCache) {
@@ -113,26 +171,49 @@ export async function executeRun(
     ),
   );
 
+  const stopped = {
+    status: 'interrupted',
+    rowsDone: progress.done,
+    rows: job.rows.length,
+  } as const;
+  const done = results.filter((result): result is DoneRow => result.status !== 'interrupted');
+  if (done.length < results.length) return stopped;
+
   const okRows: AggregationRow[] = [];
-  for (const result of results) {
+  for (const result of done) {
     if (result.status === 'ok') {
       okRows.push({ inputs: result.inputs, nodes: result.nodes, bypassed: result.bypassed ?? [] });
     }
   }
+  const aggregates = job.definition.nodes.some((node) => node.aggregation);
+  const failedRows = done.length - okRows.length;
   let metrics: unknown;
   let aggregationCalls: readonly CallRecord[] = [];
   let aggregationError: string | undefined;
-  try {
-    const aggregation = await executeAggregation(job.definition.nodes, okRows, runtime);
-    metrics = aggregation.metrics;
-    aggregationCalls = aggregation.calls;
-  } catch (error) {
-    aggregationError = messageOf(error);
+  let aggregated: AggregatedRows | undefined;
+  if (aggregates && failedRows > 0 && job.run.stage.onFailedRows === 'fail') {
+    aggregationError = `not aggregated: ${failedRows} of ${results.length} rows failed (on_failed_rows: fail)`;
+    aggregated = { rows: 0, of: results.length };
+  } else {
+    try {
+      const aggregation = await executeAggregation(job.definition.nodes, okRows, runtime);
+      metrics = aggregation.metrics;
+      aggregationCalls = aggregation.calls;
+    } catch (error) {
+      if (control.signal?.aborted && error instanceof Interrupted) return stopped;
+      aggregationError = messageOf(error);
+    }
+    if (aggregates) aggregated = { rows: okRows.length, of: results.length };
   }
 
-  return materialise(job, runtime.root, results, metrics, aggregationCalls, aggregationError, {
-    startedAt,
-  });
+  const built = await materialise(
+    job,
+    runtime.root,
+    done,
+    { metrics, calls: aggregationCalls, error: aggregationError, aggregated },
+    { startedAt },
+  );
+  return { status: 'built', ...built };
 }
 
 async function executeRow(
@@ -140,11 +221,21 @@ async function executeRow(
   row: SourceRow,
   rowDefinition: ContentHash,
   runtime: NodeRuntime,
-  rowCache: Keyv,
+  rowCache: CheckedStore<CachedRow>,
+  control: RunControl,
 ): Promise<RowResult> {
+  if (control.signal?.aborted) return { status: 'interrupted', calls: [] };
+
   const blocked = blockedByUpstream(job, row);
   if (blocked !== undefined) {
-    return { status: 'skipped', inputs: undefined, error: blocked, node: undefined, calls: [] };
+    return {
+      status: 'skipped',
+      key: null,
+      inputs: undefined,
+      error: blocked,
+      node: undefined,
+      calls: [],
+    };
   }
 
   let inputs: Record<string, unknown>;
@@ -158,6 +249,7 @@ async function executeRow(
   } catch (error) {
     return {
       status: 'failed',
+      key: null,
       inputs: undefined,
       error: messageOf(error),
       node: undefined,
@@ -166,15 +258,24 @@ async function executeRow(
   }
 
   const key = rowKey(rowDefinition, await inputsForCacheKey(runtime.root, inputs));
-  const cached = (await rowCache.get(key)) as CachedRow | undefined;
-  if (cached !== undefined) {
-    return { status: 'ok', inputs, ...cached, fromRowCache: true };
+  const kept = job.keepFailed?.get(key);
+  if (kept !== undefined) {
+    return { status: 'failed', key, inputs, error: kept.error, node: kept.node, calls: [] };
+  }
+  if (control.reuseRows) {
+    const cached = await rowCache.get(key);
+    if (cached !== undefined) {
+      return { status: 'ok', key, inputs, ...cached, fromRowCache: true };
+    }
   }
 
   const outcome = await executeFlowRow(job.run.flow, job.definition.nodes, inputs, runtime);
   if (outcome.status === 'failed') {
+    // A row cut short because the build is stopping has not failed: it runs next time.
+    if (control.signal?.aborted) return { status: 'interrupted', calls: outcome.calls };
     return {
       status: 'failed',
+      key,
       inputs,
       error: outcome.error,
       node: outcome.node,
@@ -187,8 +288,12 @@ async function executeRow(
     calls: outcome.calls,
     ...(outcome.bypassed.length > 0 ? { bypassed: outcome.bypassed } : {}),
   };
+  // Journaled before it is stored, so that `cache gc` never misses a stored row; and stored
+  // only after every call of the row was: a row result never names a call the store lacks.
+  await journalRow(runtime.root, job.run.id, key, []);
   await rowCache.set(key, entry);
-  return { status: 'ok', inputs, ...entry, fromRowCache: false };
+  control.saved.rows++;
+  return { status: 'ok', key, inputs, ...entry, fromRowCache: false };
 }
 
 /** Why a row cannot run because an upstream run has no output for it, if so. */
@@ -216,16 +321,27 @@ function stageLookup(job: RunJob, row: SourceRow): ReferenceLookup {
   };
 }
 
+/** What the aggregation nodes produced, or why they did not. */
+interface AggregationResult {
+  readonly metrics: unknown;
+  readonly calls: readonly CallRecord[];
+  readonly error: string | undefined;
+  readonly aggregated: AggregatedRows | undefined;
+}
+
+/**
+ * Writes the run folder: outputs, trace, metrics and index, each atomically, then the manifest
+ * last, so that a folder with a manifest always holds the files that manifest describes.
+ */
 async function materialise(
   job: RunJob,
   root: string,
-  results: readonly RowResult[],
-  metrics: unknown,
-  aggregationCalls: readonly CallRecord[],
-  aggregationError: string | undefined,
+  results: readonly DoneRow[],
+  aggregation: AggregationResult,
   timing: { startedAt: Date },
 ): Promise<{ summary: RunSummary; manifest: RunManifest }> {
   const { run } = job;
+  const { metrics, calls: aggregationCalls, error: aggregationError } = aggregation;
   const folder = runFolder(root, run.id);
 
   const outputLines: string[] = [];
@@ -240,9 +356,12 @@ async function materialise(
     string,
     { calls: number; tokens: number; retries: number; latency: number }
   >();
+  const indexRows: [string, string, RowKey | null][] = [];
+  const callKeys: CallKey[] = [];
 
   const countCalls = (records: readonly CallRecord[], fromRowCache: boolean): void => {
     for (const call of records) {
+      callKeys.push(call.key);
       addTokens(tokensUsed, call);
       const price = job.priceCall?.(call);
       if (price !== undefined) {
@@ -275,6 +394,7 @@ async function materialise(
   results.forEach((result, position) => {
     const row = job.rows[position];
     if (row === undefined) return;
+    indexRows.push([row.key, rowDataHash(row.data), result.key]);
     let line: OutputLine;
     if (result.status === 'ok') {
       counts.ok++;
@@ -324,6 +444,7 @@ async function materialise(
       `${JSON.stringify(metrics, null, 2)}\n`,
     );
   }
+  await writeRunIndex(root, run.id, newRunIndex(indexRows, callKeys));
 
   const finishedAt = new Date();
   const failed = counts.failed > 0 || counts.skipped > 0 || aggregationError !== undefined;
@@ -331,6 +452,7 @@ async function materialise(
     id: run.id,
     stage: run.stage.name,
     variant: run.variant?.id ?? null,
+    ...(run.sample !== undefined ? { sample: run.sample } : {}),
     lineage: run.lineage,
     status: failed ? 'failed' : 'succeeded',
     fingerprint: job.fingerprint,
@@ -356,12 +478,15 @@ async function materialise(
     finishedAt: finishedAt.toISOString(),
     durationMs: finishedAt.getTime() - timing.startedAt.getTime(),
     metrics: headlineMetrics(metrics),
+    ...(aggregation.aggregated ? { aggregated: aggregation.aggregated } : {}),
     rowErrors,
   };
   await writeFileAtomic(
     path.join(folder, 'manifest.json'),
     `${JSON.stringify(manifest, null, 2)}\n`,
   );
+  // The index now names every key the journal did.
+  await removeJournal(root, run.id);
 
   return { manifest, summary: summaryOf(manifest, 'executed', job.reasons) };
 }
@@ -370,14 +495,15 @@ async function materialise(
 export function summaryOf(
   manifest: RunManifest,
   status: 'executed' | 'cached',
-  reasons: readonly string[],
+  reasons: readonly StaleReason[],
 ): RunSummary {
   return {
     id: manifest.id,
     stage: manifest.stage,
     variant: manifest.variant,
     status: manifest.status === 'failed' ? 'failed' : status,
-    reasons,
+    reasons: reasons.map(describeReason),
+    causes: reasons,
     rows: manifest.rows.total,
     rowsFailed: manifest.rows.failed + manifest.rows.skipped,
     rowsCached: status === 'cached' ? manifest.rows.total : manifest.rows.cached,
@@ -387,6 +513,7 @@ export function summaryOf(
     ...(manifest.cost && status !== 'cached' ? { cost: manifest.cost.sent } : {}),
     durationMs: status === 'cached' ? 0 : manifest.durationMs,
     metrics: manifest.metrics,
+    ...(manifest.aggregated ? { aggregated: manifest.aggregated } : {}),
     errors: manifest.rowErrors.map((error) => ({
       row: error.row,
       error: error.error,

@@ -17,6 +17,13 @@ import type { RunId } from '../plan/run-id.js';
 import { ok, type Result } from '../util/result.js';
 import type { BuildContext, LoadedDataset } from './build-context.js';
 
+/** What a run's fingerprint takes from each run in its lineage. */
+export interface UpstreamState {
+  readonly fingerprint: ContentHash;
+  /** Hash of the outputs.jsonl the run's last build wrote. */
+  readonly outputs: ContentHash;
+}
+
 export interface FingerprintedRun {
   readonly definition: RunDefinition;
   readonly fingerprint: RunFingerprint;
@@ -25,13 +32,13 @@ export interface FingerprintedRun {
 }
 
 /**
- * Computes a run's fingerprint. `lineage` must hold the fingerprint hash of every run in the
- * run's lineage: a run is as fresh as the runs it reads, so any change upstream reaches it.
+ * Computes a run's fingerprint. `lineage` must hold the state of every run in the run's
+ * lineage: a run is as fresh as the runs it reads, so any change upstream reaches it.
  */
 export async function fingerprintRun(
   context: BuildContext,
   run: PlannedRun,
-  lineage: ReadonlyMap<RunId, ContentHash>,
+  lineage: ReadonlyMap<RunId, UpstreamState>,
 ): Promise<Result<FingerprintedRun, Diagnostic[]>> {
   const experiment = context.project.experiment;
   const definition = resolveRunDefinition(experiment, run, context.connectionOverride);
@@ -61,11 +68,12 @@ export async function fingerprintRun(
     }
   }
 
-  const upstream: Record<string, { run: RunId; fingerprint: ContentHash }> = {};
+  const upstream: Record<string, { run: RunId; fingerprint: ContentHash; outputs: ContentHash }> =
+    {};
   for (const [stage, id] of Object.entries(run.lineage)) {
-    const fingerprint = lineage.get(id);
-    if (fingerprint === undefined) throw new Error(`internal error: ${id} has no fingerprint`);
-    upstream[stage] = { run: id, fingerprint };
+    const state = lineage.get(id);
+    if (state === undefined) throw new Error(`internal error: ${id} has no fingerprint`);
+    upstream[stage] = { run: id, fingerprint: state.fingerprint, outputs: state.outputs };
   }
 
   const imageFiles = await referencedImagesHash(context, run, dataset.value);
@@ -73,6 +81,7 @@ export async function fingerprintRun(
     version: CACHE_FORMAT_VERSION,
     stage: run.stage.name,
     variant: run.variant?.id ?? null,
+    ...(run.sample !== undefined ? { sample: run.sample } : {}),
     nodeVariants: definition.nodeVariants,
     files,
     inputs: run.stage.inputs,
@@ -85,6 +94,7 @@ export async function fingerprintRun(
       ...(imageFiles ? { images: imageFiles } : {}),
     },
     upstream,
+    ...(run.stage.onFailedRows === 'fail' ? { onFailedRows: 'fail' as const } : {}),
   };
   return ok({ definition, fingerprint, hash: hashValue(fingerprint), dataset: dataset.value });
 }

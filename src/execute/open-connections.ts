@@ -17,7 +17,7 @@ export async function openConnections(
   force: boolean,
   models: Map<string, ChatModel>,
 ): Promise<Result<void, Diagnostic[]>> {
-  const status = await computeStatus(context, force);
+  const status = await computeStatus(context, { force });
   if (!status.ok) return status;
 
   const stale = new Set(status.value.filter((run) => run.state === 'stale').map((run) => run.id));

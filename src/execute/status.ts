@@ -1,10 +1,12 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { ContentHash } from '../fingerprint/hash.js';
+import { describeReason, type StaleReason } from '../fingerprint/stale-reason.js';
 import type { RunId } from '../plan/run-id.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { assessRun } from './assess-run.js';
+import { assessRun, type AssessOptions } from './assess-run.js';
 import type { BuildContext } from './build-context.js';
+import type { UpstreamState } from './fingerprint-run.js';
 
 export interface RunStatus {
   readonly id: RunId;
@@ -13,32 +15,66 @@ export interface RunStatus {
   readonly state: 'fresh' | 'stale';
   /** Why it is stale, in the user's terms; empty when fresh. */
   readonly reasons: readonly string[];
+  /** The same reasons, as data. */
+  readonly causes: readonly StaleReason[];
 }
 
-/** What a build would do, without doing it: each selected run is fresh or stale, and why. */
+/**
+ * What a build would do, without doing it: each selected run is fresh or stale, and why. A run
+ * that reads a stale run is stale too (`upstream X will re-run`), even when nothing of its own
+ * changed: its input is about to.
+ */
 export async function computeStatus(
   context: BuildContext,
-  force = false,
+  options: AssessOptions = { force: false },
 ): Promise<Result<RunStatus[], Diagnostic[]>> {
-  const fingerprints = new Map<RunId, ContentHash>();
+  const known = new Map<RunId, UpstreamState & { readonly stale: boolean }>();
   const statuses: RunStatus[] = [];
   const diagnostics: Diagnostic[] = [];
 
   for (const run of context.selected) {
-    if (Object.values(run.lineage).some((id) => !fingerprints.has(id))) continue;
-    const assessed = await assessRun(context, run, fingerprints, force);
+    if (Object.values(run.lineage).some((id) => !known.has(id))) continue;
+    const assessed = await assessRun(context, run, known, options);
     if (!assessed.ok) {
       diagnostics.push(...assessed.error);
       continue;
     }
     const state = assessed.value;
-    fingerprints.set(run.id, state.run.hash);
+    const staleUpstream = run.upstream.filter((id) => known.get(id)?.stale === true);
+
+    let causes: StaleReason[] = state.state === 'fresh' ? [] : [...state.reasons];
+    if (staleUpstream.length > 0) {
+      // The upstream run's new outputs are not known yet; what this run records of it is
+      // bound to differ, and says nothing more than that the upstream run will re-run.
+      causes = causes.filter(
+        (cause) =>
+          cause.kind !== 'fingerprint' && !(cause.kind === 'upstream' && cause.change === 're-ran'),
+      );
+      causes.push(
+        ...staleUpstream.map((id): StaleReason => ({
+          kind: 'upstream',
+          run: id,
+          change: 'will-re-run',
+        })),
+      );
+    }
+    const stale = causes.length > 0;
+    known.set(run.id, {
+      fingerprint: state.run.hash,
+      // A stale run's outputs are unknown until it runs; its last ones stand in for them.
+      outputs:
+        state.state === 'fresh'
+          ? state.manifest.outputsHash
+          : (state.previous?.outputsHash ?? ('' as ContentHash)),
+      stale,
+    });
     statuses.push({
       id: run.id,
       stage: run.stage.name,
       variant: run.variant?.id ?? null,
-      state: state.state,
-      reasons: state.state === 'fresh' ? [] : state.reasons,
+      state: stale ? 'stale' : 'fresh',
+      reasons: causes.map(describeReason),
+      causes,
     });
   }
 

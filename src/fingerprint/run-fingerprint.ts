@@ -39,6 +39,8 @@ export interface RunFingerprint {
   readonly version: number;
   readonly stage: string;
   readonly variant: string | null;
+  /** The repeat index of a stage with `repeat: N`, from 2 on (the first sample has none). */
+  readonly sample?: number;
   readonly nodeVariants: Readonly<Record<string, string>>;
   /** Flow folder files (project-relative path → content hash). */
   readonly files: Readonly<Record<string, ContentHash>>;
@@ -54,15 +56,29 @@ export interface RunFingerprint {
     /** Local image files the rows point at, when the flow takes images. */
     readonly images?: ContentHash;
   };
-  /** Every ancestor stage → the run of it in the lineage and that run's fingerprint hash. */
+  /**
+   * Every ancestor stage → the run of it in the lineage, that run's fingerprint hash, and the
+   * hash of the outputs it produced: a rebuilt upstream run that produced other outputs (fresh
+   * samples under `--no-cache`, rows that failed and now succeed) makes this run stale too.
+   */
   readonly upstream: Readonly<
-    Record<string, { readonly run: RunId; readonly fingerprint: ContentHash }>
+    Record<
+      string,
+      { readonly run: RunId; readonly fingerprint: ContentHash; readonly outputs: ContentHash }
+    >
   >;
+  /** The stage's `on_failed_rows`, when not the default `skip`. */
+  readonly onFailedRows?: 'fail';
 }
 
 /** The part of the fingerprint that decides a row's result besides the row's own inputs. */
 export function rowDefinitionOf(fingerprint: RunFingerprint): unknown {
-  const { data: _data, upstream: _upstream, ...definition } = fingerprint;
+  const {
+    data: _data,
+    upstream: _upstream,
+    onFailedRows: _onFailedRows,
+    ...definition
+  } = fingerprint;
   return definition;
 }
 

@@ -78,7 +78,12 @@ export async function inputsForCacheKey(root: string, inputs: unknown): Promise<
     // NOTE: a URL stands for its image here; a picture replaced behind the same URL is only
     // noticed by the call cache (which keys the fetched bytes) once the row itself re-runs.
     if (/^(https?|data):/.test(inputs.source)) return inputs;
-    return { ...inputs, hash: await localFileHash(path.resolve(root, inputs.source)) };
+    const file = path.resolve(root, inputs.source);
+    const relative = path.relative(path.resolve(root), file);
+    // A path leading out of the project is never read, not even to hash it; the row fails
+    // when the image is encoded.
+    if (relative.startsWith('..') || path.isAbsolute(relative)) return { ...inputs, hash: null };
+    return { ...inputs, hash: await localFileHash(file) };
   }
   if (Array.isArray(inputs)) {
     return Promise.all(inputs.map((item: unknown) => inputsForCacheKey(root, item)));

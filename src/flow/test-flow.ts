@@ -1,3 +1,5 @@
+import { CheckedStore } from '../cache/checked-store.js';
+import type { CachedCall } from '../cache/call-cache.js';
 import Keyv from 'keyv';
 
 import { CallCache } from '../cache/call-cache.js';
@@ -116,7 +118,7 @@ export async function testFlow(
     root,
     flowDir: flow.dir,
     models,
-    calls: new CallCache(stores?.calls ?? new Keyv()),
+    calls: new CallCache(new CheckedStore<CachedCall>(stores?.calls ?? new Keyv())),
     imageMaxSide: 1024,
     python,
     pythonConcurrency: 1,

@@ -8,7 +8,8 @@ import { stagesInOrder } from './stage-order.js';
 /**
  * Expands stages into runs: every variant × every lineage-consistent combination of upstream
  * runs. Two upstream runs are combined only when they agree on every ancestor stage they share,
- * so a run never mixes outputs built on `describe@a` with a run built on `describe@b`.
+ * so a run never mixes outputs built on `describe@a` with a run built on `describe@b`. A stage
+ * with `repeat: N` has N runs per combination, one per sample.
  */
 export function expandRuns(project: LoadedProject): Result<PlannedRun[], Diagnostic[]> {
   const ordered = stagesInOrder(project.experiment.stages);
@@ -38,15 +39,18 @@ export function expandRuns(project: LoadedProject): Result<PlannedRun[], Diagnos
     for (const combination of combinations) {
       for (const variant of variants) {
         const ancestorLabels = ancestorsNearestFirst(combination.lineage, ordered.value);
-        runs.push({
-          id: makeRunId(runLabel(stage.name, variant?.id), ancestorLabels),
-          stage,
-          flow,
-          variant,
-          upstream: combination.upstream,
-          lineage: combination.lineage,
-          dataset: combination.dataset,
-        });
+        for (let sample = 1; sample <= (stage.repeat ?? 1); sample++) {
+          runs.push({
+            id: makeRunId(runLabel(stage.name, variant?.id, sample), ancestorLabels),
+            stage,
+            flow,
+            variant,
+            ...(sample > 1 ? { sample } : {}),
+            upstream: combination.upstream,
+            lineage: combination.lineage,
+            dataset: combination.dataset,
+          });
+        }
       }
     }
     runsByStage.set(stage.name, runs);

@@ -7,6 +7,8 @@ export interface PlannedRun {
   readonly stage: StageConfig;
   readonly flow: FlowConfig;
   readonly variant: VariantConfig | undefined;
+  /** Which sample of a stage with `repeat: N` this run is, from 2 on; absent for the first. */
+  readonly sample?: number;
   /** The runs this run reads its rows from, one per stage in the stage's `rows`, in order. */
   readonly upstream: readonly RunId[];
   /** Every ancestor stage → the run of it this run is built on. */

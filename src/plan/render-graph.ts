@@ -1,5 +1,6 @@
 import type { PlannedRun } from './planned-run.js';
 import type { RunGraph } from './run-graph.js';
+import { runLabel } from './run-id.js';
 
 export type GraphFormat = 'tree' | 'dot' | 'mermaid' | 'json';
 export const GRAPH_FORMATS: readonly GraphFormat[] = ['tree', 'dot', 'mermaid', 'json'];
@@ -44,7 +45,7 @@ function renderDot(graph: RunGraph): string {
     lines.push(`  subgraph ${quote(`cluster_${stage}`)} {`, `    label=${quote(stage)};`);
     for (const run of graph.runs.filter((candidate) => candidate.stage.name === stage)) {
       lines.push(
-        `    ${quote(run.id)} [label=${quote(run.variant ? `${stage}@${run.variant.id}` : stage)}];`,
+        `    ${quote(run.id)} [label=${quote(runLabel(stage, run.variant?.id, run.sample))}];`,
       );
     }
     lines.push('  }');
@@ -60,7 +61,7 @@ function renderMermaid(graph: RunGraph): string {
   const ids = new Map(graph.runs.map((run, index) => [run.id, `r${index}`]));
   const lines = ['flowchart LR'];
   for (const run of graph.runs) {
-    const label = run.variant ? `${run.stage.name}@${run.variant.id}` : run.stage.name;
+    const label = runLabel(run.stage.name, run.variant?.id, run.sample);
     lines.push(`  ${ids.get(run.id)}["${label}<br/><small>${run.id}</small>"]`);
   }
   for (const run of graph.runs) {
@@ -76,6 +77,7 @@ export function graphJson(graph: RunGraph) {
       id: run.id,
       stage: run.stage.name,
       variant: run.variant?.id ?? null,
+      ...(run.sample !== undefined ? { sample: run.sample } : {}),
       flow: run.flow.dir,
       upstream: run.upstream,
       lineage: run.lineage,

@@ -1,3 +1,5 @@
+import { describeReason } from '../fingerprint/stale-reason.js';
+import type { UpstreamState } from '../execute/fingerprint-run.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import { assessRun } from '../execute/assess-run.js';
@@ -36,7 +38,7 @@ export interface BuiltRuns {
 export async function findBuiltRuns(
   context: BuildContext,
 ): Promise<Result<BuiltRuns, Diagnostic[]>> {
-  const fingerprints = new Map<RunId, ContentHash>();
+  const fingerprints = new Map<RunId, UpstreamState>();
   const built = new Map<RunId, BuiltRun>();
   const unbuilt: UnbuiltRun[] = [];
   const diagnostics: Diagnostic[] = [];
@@ -46,13 +48,19 @@ export async function findBuiltRuns(
       unbuilt.push({ run, state: 'missing', reasons: ['its lineage could not be fingerprinted'] });
       continue;
     }
-    const assessed = await assessRun(context, run, fingerprints, false);
+    const assessed = await assessRun(context, run, fingerprints, { force: false });
     if (!assessed.ok) {
       diagnostics.push(...assessed.error);
       continue;
     }
     const state = assessed.value;
-    fingerprints.set(run.id, state.run.hash);
+    fingerprints.set(run.id, {
+      fingerprint: state.run.hash,
+      outputs:
+        state.state === 'fresh'
+          ? state.manifest.outputsHash
+          : (state.previous?.outputsHash ?? ('' as ContentHash)),
+    });
 
     if (state.state === 'fresh') {
       built.set(run.id, { run, manifest: state.manifest });
@@ -62,7 +70,7 @@ export async function findBuiltRuns(
       unbuilt.push({
         run,
         state: state.previous === undefined ? 'missing' : 'stale',
-        reasons: state.reasons,
+        reasons: state.reasons.map(describeReason),
       });
     }
   }

@@ -45,6 +45,8 @@ export interface RunManifest {
   readonly id: RunId;
   readonly stage: string;
   readonly variant: string | null;
+  /** The sample of a stage with `repeat: N`, from 2 on. */
+  readonly sample?: number;
   readonly lineage: Readonly<Record<string, RunId>>;
   readonly status: 'succeeded' | 'failed';
   readonly fingerprint: RunFingerprint;
@@ -75,5 +77,18 @@ export interface RunManifest {
   readonly finishedAt: string;
   readonly durationMs: number;
   readonly metrics: Readonly<Record<string, number>>;
+  /**
+   * How many rows the aggregation saw, of how many the run has: fewer when rows failed and the
+   * stage's `on_failed_rows` is `skip`. Absent for a flow without aggregation nodes.
+   */
+  readonly aggregated?: AggregatedRows;
   readonly rowErrors: readonly RowError[];
+}
+
+/** The denominator of a run's metrics. */
+export interface AggregatedRows {
+  /** Rows aggregated over (0 when aggregation did not run). */
+  readonly rows: number;
+  /** Rows of the run. */
+  readonly of: number;
 }

@@ -68,7 +68,7 @@ describe('fingerprints', () => {
     const describe = result.runs.find((run) => run.id === 'describe@concise');
     expect(describe?.reasons).toContain('setting describe.temperature 0 → 0.2');
     const validate = result.runs.find((run) => run.id === 'validate@strict_top5~describe@concise');
-    expect(validate?.reasons).toEqual(['upstream describe@concise changed']);
+    expect(validate?.reasons).toEqual(['upstream describe@concise will re-run']);
 
     await writeFile(path.join(dir, 'experiment.yaml'), original);
     expect((await status(dir)).stale).toBe(0);

@@ -39,6 +39,37 @@ export function runCli(
   });
 }
 
+/** A CLI process started by `startCli`, for tests that signal or kill it. */
+export interface StartedCli {
+  readonly child: ReturnType<typeof spawn>;
+  /** What it printed so far. */
+  output(): { stdout: string; stderr: string };
+  /** Resolves when it exits: its code, or the signal that ended it. */
+  readonly done: Promise<CliResult & { signal: NodeJS.Signals | null }>;
+}
+
+/** Starts the real `kwgraph` CLI in `cwd` without waiting for it. */
+export function startCli(
+  cwd: string,
+  args: readonly string[],
+  options: { env?: Record<string, string | undefined> } = {},
+): StartedCli {
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd,
+    env: { ...process.env, NO_COLOR: '1', KWGRAPH_CONNECTION: undefined, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<CliResult & { signal: NodeJS.Signals | null }>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code, signal) => resolve({ code: code ?? -1, signal, stdout, stderr }));
+  });
+  return { child, output: () => ({ stdout, stderr }), done };
+}
+
 /** Runs `kwgraph build --json` and returns the parsed report. */
 export async function buildJson(cwd: string, args: readonly string[] = []) {
   const result = await runCli(cwd, ['build', '--json', ...args]);

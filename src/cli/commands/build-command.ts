@@ -14,6 +14,8 @@ import {
 import { chooseBuildRenderer } from '../render/choose-build-renderer.js';
 import { buildSummaryLines } from '../render/plain-build-renderer.js';
 import { expectedWork } from './expected-work.js';
+import { plural } from '../render/format.js';
+import { stopOnSignals } from '../stop-on-signals.js';
 import { printStatus } from './status-command.js';
 
 export interface BuildCommandOptions extends GlobalOptions {
@@ -23,6 +25,10 @@ export interface BuildCommandOptions extends GlobalOptions {
   readonly connection?: string;
   readonly quiet?: boolean;
   readonly json: boolean;
+  /** False with `--no-cache`. */
+  readonly cache?: boolean;
+  /** False with `--retry-failed=false` (or `--no-retry-failed`). */
+  readonly retryFailed?: boolean;
 }
 
 /** `kwgraph build [target ...]` */
@@ -44,8 +50,14 @@ export async function buildCommand(
     return EXIT_USAGE;
   }
 
+  const noCache = options.cache === false;
+  const retryFailed = options.retryFailed !== false;
   if (options.dryRun) {
-    const status = await computeStatus(context.value, options.force);
+    const status = await computeStatus(context.value, {
+      force: options.force,
+      noCache,
+      retryFailed,
+    });
     if (!status.ok) {
       reportDiagnostics(root, status.error);
       return EXIT_USAGE;
@@ -61,6 +73,7 @@ export async function buildCommand(
     () => expectedWork(context.value, options.force),
   );
 
+  const stop = stopOnSignals((line) => process.stderr.write(`${line}\n`));
   let report;
   try {
     report = await runBuild(
@@ -68,6 +81,9 @@ export async function buildCommand(
       {
         force: options.force,
         ...(options.concurrency ? { concurrency: options.concurrency } : {}),
+        noCache,
+        retryFailed,
+        signal: stop.signal,
       },
       renderer.render,
     );
@@ -81,15 +97,23 @@ export async function buildCommand(
     throw error;
   } finally {
     renderer.stop();
+    stop.dispose();
   }
   if (!report.ok) {
     reportDiagnostics(root, report.error);
     return EXIT_USAGE;
   }
 
+  const { interrupted } = report.value;
   if (options.json) {
     process.stdout.write(
-      `${JSON.stringify({ ok: report.value.ok, durationMs: report.value.durationMs, runs: report.value.runs }, null, 2)}\n`,
+      `${JSON.stringify({ ok: report.value.ok, durationMs: report.value.durationMs, runs: report.value.runs, ...(interrupted ? { interrupted } : {}) }, null, 2)}\n`,
+    );
+  } else if (interrupted !== undefined) {
+    writeLine(
+      `\nstopped: ${plural(interrupted.rowsSaved, 'row')} and ${plural(interrupted.callsSaved, 'call')} ` +
+        `saved by this build, ${interrupted.runsDone} of ${plural(interrupted.runs, 'run')} done; ` +
+        '`kwgraph build` resumes from there',
     );
   } else {
     for (const line of buildSummaryLines(
@@ -101,5 +125,6 @@ export async function buildCommand(
       writeLine(line);
     }
   }
+  if (interrupted !== undefined) return stop.exitCode() || EXIT_RUN_FAILED;
   return report.value.ok ? EXIT_OK : EXIT_RUN_FAILED;
 }

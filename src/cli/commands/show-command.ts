@@ -1,3 +1,4 @@
+import { CheckedStore } from '../../cache/checked-store.js';
 import { DEFAULT_CACHE_URL, openCacheStores } from '../../cache/open-store.js';
 import type { CachedCall } from '../../cache/call-cache.js';
 import { closestMatch } from '../../config/did-you-mean.js';
@@ -88,15 +89,10 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
   }
 
   const stores = await openCacheStores(loaded.project.experiment.cache ?? DEFAULT_CACHE_URL, root);
+  const calls = new CheckedStore<CachedCall>(stores.calls);
   let trace;
   try {
-    trace = await traceRow(
-      root,
-      manifest,
-      row.value.row,
-      stageOrder,
-      async (key) => (await stores.calls.get(key)) as CachedCall | undefined,
-    );
+    trace = await traceRow(root, manifest, row.value.row, stageOrder, (key) => calls.get(key));
   } finally {
     await stores.close();
   }

@@ -57,6 +57,13 @@ export function plainBuildRenderer(
       case 'run-skip':
         write(`${style.yellow('skip  ')}  ${event.run}  ${style.dim(event.reason)}`);
         return;
+      case 'run-wait':
+        write(
+          `${style.yellow('wait  ')}  ${event.run}  ${style.dim(
+            `waiting for ${event.run} (held by ${event.pid === undefined ? 'another build' : `pid ${event.pid}`})`,
+          )}`,
+        );
+        return;
       case 'warning':
         write(`${style.yellow('warning:')} ${event.message}`);
         return;
@@ -137,7 +144,11 @@ export function buildSummaryLines(
         .slice(0, 6)
         .map((name) => `${name} ${formatMetric(run.metrics[name] ?? 0)}`)
         .join('  ');
-      lines.push(`  ${run.id.padEnd(width)}  ${shown}`);
+      const over =
+        run.aggregated && run.aggregated.rows < run.aggregated.of
+          ? style.dim(`  (over ${run.aggregated.rows} of ${plural(run.aggregated.of, 'row')})`)
+          : '';
+      lines.push(`  ${run.id.padEnd(width)}  ${shown}${over}`);
     }
   }
 
