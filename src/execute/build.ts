@@ -1,12 +1,11 @@
 import { CallCache } from '../cache/call-cache.js';
-import { DEFAULT_CACHE_URL, openCacheStores } from '../cache/open-store.js';
+import type { CacheStores } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { ContentHash } from '../fingerprint/hash.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
 import { referencesIn } from '../flow/references.js';
 import type { ChatModel } from '../models/chat-model.js';
-import { createChatModel } from '../models/create-chat-model.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunId } from '../plan/run-id.js';
 import { readOutputs } from '../runs/run-folder.js';
@@ -47,8 +46,17 @@ export async function runBuild(
 ): Promise<Result<BuildReport, Diagnostic[]>> {
   const started = performance.now();
   const experiment = context.project.experiment;
-  const stores = await openCacheStores(experiment.cache ?? DEFAULT_CACHE_URL, context.root);
-  const calls = new CallCache(stores.calls);
+  // The caches (and the SQLite driver) are opened when the first run executes: a build with
+  // every run fresh never loads them.
+  let opened: Promise<{ stores: CacheStores; calls: CallCache }> | undefined;
+  const caches = () =>
+    (opened ??= import('../cache/open-store.js').then(async (store) => {
+      const stores = await store.openCacheStores(
+        experiment.cache ?? store.DEFAULT_CACHE_URL,
+        context.root,
+      );
+      return { stores, calls: new CallCache(stores.calls) };
+    }));
   const models = new Map<string, ChatModel>();
   const outputs = new Map<RunId, Promise<UpstreamOutputs>>();
   const diagnostics: Diagnostic[] = [];
@@ -59,6 +67,8 @@ export async function runBuild(
       if (models.has(name)) continue;
       const config = experiment.connections[name];
       if (config === undefined) throw new Error(`internal error: connection ${name} of ${run.id}`);
+      // Loaded on first use: the model clients are the heaviest modules kwgraph has.
+      const { createChatModel } = await import('../models/create-chat-model.js');
       models.set(name, await createChatModel(context.root, config, context));
     }
   };
@@ -105,12 +115,19 @@ export async function runBuild(
     );
     await modelsFor(run, connections);
 
+    const rows = await context.datasetRows(run.dataset, state.run.fingerprint.data.hash);
+    if (!rows.ok) {
+      diagnostics.push(...rows.error);
+      return undefined;
+    }
+
     const upstream = new Map<string, UpstreamOutputs>();
     for (const stage of stagesRead(run)) {
       const id = run.lineage[stage];
       if (id !== undefined) upstream.set(stage, await outputsOf(id));
     }
 
+    const { stores, calls } = await caches();
     const { summary, manifest } = await executeRun(
       {
         run,
@@ -118,7 +135,7 @@ export async function runBuild(
         fingerprint: state.run.fingerprint,
         fingerprintHash: state.run.hash,
         reasons: state.reasons,
-        rows: state.run.dataset.rows,
+        rows: rows.value,
         upstream,
         concurrency:
           options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY,
@@ -144,7 +161,8 @@ export async function runBuild(
     for (const run of context.selected) results.set(run.id, buildOne(run));
     await Promise.all(results.values());
   } finally {
-    await stores.close();
+    if (opened !== undefined) await (await opened).stores.close();
+    await context.saveFileHashes();
   }
 
   if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
