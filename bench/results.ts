@@ -12,6 +12,8 @@ export interface RunInfo {
   readonly durationMs: number;
   readonly machine: {
     readonly cpus: number;
+    /** One-minute load average at the start and at the end. */
+    readonly load: readonly [number, number];
     readonly cpuModel: string;
     readonly memoryGb: number;
     readonly node: string;
@@ -62,6 +64,7 @@ export async function writeResults(
     '',
     `${new Date().toISOString().slice(0, 10)} · ${machine.cpus} CPUs (${machine.cpuModel}) · ` +
       `${machine.memoryGb.toFixed(1)} GB memory · Node ${machine.node} · ${machine.platform} · ` +
+      `load average ${machine.load[0].toFixed(1)} → ${machine.load[1].toFixed(1)} · ` +
       `the bench took ${(info.durationMs / 60_000).toFixed(1)} min`,
     '',
     '| metric | value | target | |',

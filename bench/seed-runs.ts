@@ -84,6 +84,8 @@ export async function seedRuns(root: string, only?: readonly string[]): Promise<
     );
     seeded++;
   }
+  // What a real build leaves behind besides the run folders.
+  await context.value.saveFileHashes();
   return seeded;
 }
 

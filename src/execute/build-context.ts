@@ -124,7 +124,12 @@ export class BuildContext {
     return ok(loaded.value.contentHash);
   }
 
-  /** A dataset's rows, parsed once per build. */
+  /**
+   * A dataset's rows, parsed once per build.
+   *
+   * NOTE: the whole file is parsed and kept for the build (about 1.5 KB of memory per 1 KB
+   * row); runs should read it as a stream instead (bench/RESULTS.md, "Memory").
+   */
   dataset(name: string): Promise<Result<LoadedDataset, Diagnostic[]>> {
     const known = this.datasets.get(name);
     if (known !== undefined) return known;

@@ -197,7 +197,13 @@ export class FileHashCache {
     this.dirty = true;
   }
 
-  /** Writes the cache if anything was learnt (atomically: a reader sees old or new, whole). */
+  /**
+   * Writes the cache if anything was learnt (atomically: a reader sees old or new, whole).
+   *
+   * NOTE: a file's entry goes only when the file is found missing; entries of files no build
+   * looks at any more stay. Concurrent builds each write what they know, the last one wins:
+   * that only costs the other's entries, never correctness (entries are checked by stat).
+   */
   async save(): Promise<void> {
     if (!this.dirty) return;
     const files: Record<string, [Signature, ContentHash]> = {};

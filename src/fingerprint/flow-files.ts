@@ -29,9 +29,7 @@ export async function hashFlowFiles(
 
   const cache = await fileHashCacheFor(root);
   const hashes: Record<string, ContentHash> = {};
-  const hashed = await Promise.all(
-    files.map((file) => cache.hash(path.posix.join(flowDir, file))),
-  );
+  const hashed = await Promise.all(files.map((file) => cache.hash(path.posix.join(flowDir, file))));
   files.forEach((file, index) => {
     hashes[path.posix.join(flowDir, file)] = hashed[index] as ContentHash;
   });
