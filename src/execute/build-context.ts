@@ -104,11 +104,11 @@ export class BuildContext {
     const config = this.datasetConfig(name);
     const files = await fileHashCacheFor(this.root);
     const hash = await files.hashIfExists(config.path);
-    // A missing or unreadable file: reading it says which, in the user's terms.
-    if (hash === null)
-      return readDataset(this.root, config).then((read) =>
-        read.ok ? ok(read.value.contentHash) : read,
-      );
+    if (hash === null) {
+      // Missing or unreadable: reading it says which, in the user's terms.
+      const read = await readDataset(this.root, config);
+      return read.ok ? ok(read.value.contentHash) : read;
+    }
 
     const parsesKey = `dataset-parses:${hashValue({
       version: CACHE_FORMAT_VERSION,
