@@ -42,18 +42,28 @@ export async function readDataset(
   try {
     bytes = await readFile(path.join(root, config.path));
   } catch (error) {
-    const reason =
-      (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-    return fail([
-      {
-        message: `dataset file \`${config.path}\` of dataset \`${config.name}\` ${reason}`,
-        position: config.position,
-        length: config.name.length,
-      },
-    ]);
+    return fail([unreadableDataset(config, error)]);
   }
+  return parseDataset(bytes, hashBytes(bytes), config);
+}
 
-  const contentHash = hashBytes(bytes);
+/** The diagnostic for a dataset file that cannot be read. */
+export function unreadableDataset(config: DatasetConfig, error: unknown): Diagnostic {
+  const reason =
+    (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+  return {
+    message: `dataset file \`${config.path}\` of dataset \`${config.name}\` ${reason}`,
+    position: config.position,
+    length: config.name.length,
+  };
+}
+
+/** Parses a dataset file's bytes; `contentHash` is their hash, as the caller computed it. */
+export function parseDataset(
+  bytes: Buffer,
+  contentHash: ContentHash,
+  config: DatasetConfig,
+): Result<Dataset, Diagnostic[]> {
   // A UTF-8 byte order mark is not part of the first value.
   const text = bytes.toString('utf8').replace(/^\uFEFF/, '');
   const records =

@@ -71,7 +71,11 @@ export async function assessRun(
 
   if (previous.fingerprintHash !== current.hash) {
     const reasons = explainChanges(previous.fingerprint, current.fingerprint);
-    return stale(reasons.map((reason) => refineDatasetReason(reason, previousIndex, current)));
+    const refined: StaleReason[] = [];
+    for (const reason of reasons) {
+      refined.push(await refineDatasetReason(context, run, reason, previousIndex, current));
+    }
+    return stale(refined);
   }
   if (previous.status === 'failed' && options.retryFailed !== false) {
     const failed = previous.rows.failed + previous.rows.skipped;
@@ -91,13 +95,18 @@ export async function assessRun(
  * `data/products.jsonl changed` made precise with the previous build's row hashes: how many
  * rows changed, were added or were removed, by row key.
  */
-function refineDatasetReason(
+async function refineDatasetReason(
+  context: BuildContext,
+  run: PlannedRun,
   reason: StaleReason,
   index: RunIndex | undefined,
   current: FingerprintedRun,
-): StaleReason {
+): Promise<StaleReason> {
   if (reason.kind !== 'dataset-file' || index === undefined) return reason;
-  const counts = diffRows(index, current.dataset.rows);
+  // Rows are read only here, when the dataset changed: a no-op build reads none.
+  const rows = await context.datasetRows(run.dataset, current.fingerprint.data.hash);
+  if (!rows.ok) return reason;
+  const counts = diffRows(index, rows.value);
   if (counts.changed + counts.added + counts.removed === 0) {
     return { kind: 'dataset-file', file: reason.file, rowsChanged: 0 };
   }

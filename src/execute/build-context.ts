@@ -1,8 +1,10 @@
-import type { LoadedProject } from '../config/types.js';
-import { readDataset } from '../data/read-dataset.js';
+import type { DatasetConfig, LoadedProject } from '../config/types.js';
+import { parseDataset, readDataset, unreadableDataset } from '../data/read-dataset.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { CACHE_FORMAT_VERSION } from '../fingerprint/cache-format.js';
+import { fileHashCacheFor } from '../fingerprint/file-hash-cache.js';
 import { hashFlowFiles, hashProjectFile } from '../fingerprint/flow-files.js';
-import type { ContentHash } from '../fingerprint/hash.js';
+import { hashValue, type ContentHash } from '../fingerprint/hash.js';
 import { connectionIdentity, type ConnectionIdentity } from '../fingerprint/run-fingerprint.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import { RunGraph } from '../plan/run-graph.js';
@@ -24,6 +26,8 @@ export interface LoadedDataset {
  */
 export class BuildContext {
   private readonly datasets = new Map<string, Promise<Result<LoadedDataset, Diagnostic[]>>>();
+  private readonly datasetHashes = new Map<string, Promise<Result<ContentHash, Diagnostic[]>>>();
+  private readonly memos = new Map<string, Promise<unknown>>();
   private readonly flowFiles = new Map<string, Promise<Record<string, ContentHash>>>();
   private readonly moduleHashes = new Map<string, Promise<ContentHash>>();
 
@@ -82,14 +86,112 @@ export class BuildContext {
     return ok(new BuildContext(project, graph, graph.closure(wanted), connectionOverride));
   }
 
+  /**
+   * The content hash of a dataset file: what fingerprints need. The rows are parsed (and their
+   * problems reported) only when these bytes were never parsed without problems, with this
+   * format and key column, before: a build whose runs are all fresh reads no row.
+   */
+  datasetHash(name: string): Promise<Result<ContentHash, Diagnostic[]>> {
+    let hash = this.datasetHashes.get(name);
+    if (hash === undefined) {
+      hash = this.hashDataset(name);
+      this.datasetHashes.set(name, hash);
+    }
+    return hash;
+  }
+
+  private async hashDataset(name: string): Promise<Result<ContentHash, Diagnostic[]>> {
+    const config = this.datasetConfig(name);
+    const files = await fileHashCacheFor(this.root);
+    const hash = await files.hashIfExists(config.path);
+    if (hash === null) {
+      // Missing or unreadable: reading it says which, in the user's terms.
+      const read = await readDataset(this.root, config);
+      return read.ok ? ok(read.value.contentHash) : read;
+    }
+
+    const parsesKey = `dataset-parses:${hashValue({
+      version: CACHE_FORMAT_VERSION,
+      hash,
+      format: config.format,
+      key: config.key ?? null,
+    })}`;
+    if ((await files.derived(parsesKey)) !== undefined) return ok(hash);
+
+    const loaded = await this.dataset(name);
+    if (!loaded.ok) return loaded;
+    await files.remember(parsesKey, { value: 'ok', files: [] });
+    return ok(loaded.value.contentHash);
+  }
+
+  /**
+   * A dataset's rows, parsed once per build.
+   *
+   * NOTE: the whole file is parsed and kept for the build (about 1.5 KB of memory per 1 KB
+   * row); runs should read it as a stream instead (bench/RESULTS.md, "Memory").
+   */
   dataset(name: string): Promise<Result<LoadedDataset, Diagnostic[]>> {
     const known = this.datasets.get(name);
     if (known !== undefined) return known;
-    const config = this.project.experiment.datasets[name];
-    if (config === undefined) throw new Error(`internal error: unknown dataset ${name}`);
-    const loaded = readDataset(this.root, config);
+    const loaded = this.readRows(this.datasetConfig(name));
     this.datasets.set(name, loaded);
     return loaded;
+  }
+
+  /**
+   * The rows a run executes on: the dataset as it was fingerprinted. A file edited since it
+   * was hashed would give rows that the fingerprint does not describe; that is refused.
+   */
+  async datasetRows(
+    name: string,
+    fingerprinted: ContentHash,
+  ): Promise<Result<readonly SourceRow[], Diagnostic[]>> {
+    const dataset = await this.dataset(name);
+    if (!dataset.ok) return dataset;
+    if (dataset.value.contentHash !== fingerprinted) {
+      const config = this.datasetConfig(name);
+      return fail([
+        {
+          message: `dataset file \`${config.path}\` changed while kwgraph was reading it`,
+          position: config.position,
+          length: config.name.length,
+          hint: 'run the command again once the file is written',
+        },
+      ]);
+    }
+    return ok(dataset.value.rows);
+  }
+
+  private async readRows(config: DatasetConfig): Promise<Result<LoadedDataset, Diagnostic[]>> {
+    const files = await fileHashCacheFor(this.root);
+    let read: { bytes: Buffer; hash: ContentHash };
+    try {
+      read = await files.read(config.path);
+    } catch (error) {
+      return fail([unreadableDataset(config, error)]);
+    }
+    return parseDataset(read.bytes, read.hash, config);
+  }
+
+  private datasetConfig(name: string): DatasetConfig {
+    const config = this.project.experiment.datasets[name];
+    if (config === undefined) throw new Error(`internal error: unknown dataset ${name}`);
+    return config;
+  }
+
+  /** `compute()` once per build for each key; later asks share its result. */
+  once<T>(key: string, compute: () => Promise<T>): Promise<T> {
+    let value = this.memos.get(key) as Promise<T> | undefined;
+    if (value === undefined) {
+      value = compute();
+      this.memos.set(key, value);
+    }
+    return value;
+  }
+
+  /** Stores what this build learnt about file contents, for the next build. */
+  async saveFileHashes(): Promise<void> {
+    await (await fileHashCacheFor(this.root)).save();
   }
 
   flowFileHashes(flowDir: string): Promise<Record<string, ContentHash>> {

@@ -1,6 +1,6 @@
 import { CallCache, type CachedCall } from '../cache/call-cache.js';
 import { CheckedStore } from '../cache/checked-store.js';
-import { DEFAULT_CACHE_URL, openCacheStores, type CacheStores } from '../cache/open-store.js';
+import type { CacheStores } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
@@ -120,7 +120,9 @@ export async function runBuild(
   let caches: Promise<{ rows: CheckedStore<CachedRow>; calls: CallCache }> | undefined;
   const openCaches = () => {
     caches ??= (async () => {
-      stores = openCacheStores(experiment.cache ?? DEFAULT_CACHE_URL, context.root);
+      // Loaded here, not at start-up: a build with every run fresh never loads the driver.
+      const store = await import('../cache/open-store.js');
+      stores = store.openCacheStores(experiment.cache ?? store.DEFAULT_CACHE_URL, context.root);
       const opened = await stores;
       return {
         rows: new CheckedStore<CachedRow>(opened.rows, onCorrupt),
@@ -155,6 +157,8 @@ export async function runBuild(
       if (models.has(name)) continue;
       const config = experiment.connections[name];
       if (config === undefined) throw new Error(`internal error: connection ${name} of ${run.id}`);
+      // Loaded on first use: the model clients are the heaviest modules kwgraph has.
+      const { createChatModel } = await import('../models/create-chat-model.js');
       models.set(name, await createChatModel(context.root, config, context));
     }
   };
@@ -246,6 +250,11 @@ export async function runBuild(
       const keepFailed =
         assessOptions.retryFailed === false ? await failedRowsOf(context.root, state) : undefined;
 
+      const rows = await context.datasetRows(run.dataset, state.run.fingerprint.data.hash);
+      if (!rows.ok) {
+        diagnostics.push(...rows.error);
+        return undefined;
+      }
       const { rows: rowCache, calls } = await openCaches();
       const concurrency =
         options.concurrency ?? state.run.definition.settings.concurrency ?? DEFAULT_CONCURRENCY;
@@ -256,7 +265,7 @@ export async function runBuild(
           fingerprint: state.run.fingerprint,
           fingerprintHash: state.run.hash,
           reasons: state.reasons,
-          rows: state.run.dataset.rows,
+          rows: rows.value,
           upstream,
           concurrency,
           priceCall: callPricer(experiment.connections, state.run.definition.nodes),
@@ -308,6 +317,7 @@ export async function runBuild(
   } finally {
     await python.close();
     if (stores !== undefined) await (await stores).close();
+    await context.saveFileHashes();
   }
 
   if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
@@ -338,7 +348,8 @@ async function readDatasets(context: BuildContext): Promise<Diagnostic[]> {
   const names = new Set(context.selected.map((run) => run.dataset));
   const diagnostics: Diagnostic[] = [];
   for (const name of names) {
-    const dataset = await context.dataset(name);
+    // Hashing checks every row of content never seen before, and nothing more.
+    const dataset = await context.datasetHash(name);
     if (!dataset.ok) diagnostics.push(...dataset.error);
   }
   return diagnostics;

@@ -1,5 +1,8 @@
+import path from 'node:path';
+
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { CACHE_FORMAT_VERSION } from '../fingerprint/cache-format.js';
+import { fileHashCacheFor } from '../fingerprint/file-hash-cache.js';
 import { hashValue, type ContentHash } from '../fingerprint/hash.js';
 import {
   fingerprintSettings,
@@ -15,7 +18,7 @@ import type { PlannedRun } from '../plan/planned-run.js';
 import { resolveRunDefinition, type RunDefinition } from '../plan/run-definition.js';
 import type { RunId } from '../plan/run-id.js';
 import { ok, type Result } from '../util/result.js';
-import type { BuildContext, LoadedDataset } from './build-context.js';
+import type { BuildContext } from './build-context.js';
 
 /** What a run's fingerprint takes from each run in its lineage. */
 export interface UpstreamState {
@@ -28,7 +31,6 @@ export interface FingerprintedRun {
   readonly definition: RunDefinition;
   readonly fingerprint: RunFingerprint;
   readonly hash: ContentHash;
-  readonly dataset: LoadedDataset;
 }
 
 /**
@@ -43,8 +45,8 @@ export async function fingerprintRun(
   const experiment = context.project.experiment;
   const definition = resolveRunDefinition(experiment, run, context.connectionOverride);
 
-  const dataset = await context.dataset(run.dataset);
-  if (!dataset.ok) return dataset;
+  const datasetHash = await context.datasetHash(run.dataset);
+  if (!datasetHash.ok) return datasetHash;
   const datasetConfig = experiment.datasets[run.dataset];
   if (datasetConfig === undefined) throw new Error(`internal error: dataset ${run.dataset}`);
 
@@ -76,7 +78,8 @@ export async function fingerprintRun(
     upstream[stage] = { run: id, fingerprint: state.fingerprint, outputs: state.outputs };
   }
 
-  const imageFiles = await referencedImagesHash(context, run, dataset.value);
+  const imageFiles = await referencedImagesHash(context, run, datasetHash.value);
+  if (!imageFiles.ok) return imageFiles;
   const fingerprint: RunFingerprint = {
     version: CACHE_FORMAT_VERSION,
     stage: run.stage.name,
@@ -90,54 +93,92 @@ export async function fingerprintRun(
     data: {
       dataset: run.dataset,
       path: datasetConfig.path,
-      hash: dataset.value.contentHash,
-      ...(imageFiles ? { images: imageFiles } : {}),
+      hash: datasetHash.value,
+      ...(imageFiles.value ? { images: imageFiles.value } : {}),
     },
     upstream,
     ...(run.stage.onFailedRows === 'fail' ? { onFailedRows: 'fail' as const } : {}),
   };
-  return ok({ definition, fingerprint, hash: hashValue(fingerprint), dataset: dataset.value });
+  return ok({ definition, fingerprint, hash: hashValue(fingerprint) });
 }
 
 /**
  * Local image files that the rows' inputs point at are data too: replacing one must make the
  * run stale even though the dataset file did not change. Those are the values of `image` inputs
  * and promptflow image values (`{"data:image/png;path": ...}`) in any other input.
+ *
+ * Which files the rows point at follows from the dataset's bytes and the expressions, so the
+ * result is kept (in the stat cache) under those and reused while every file it covers still
+ * hashes the same: a build with nothing changed stats the images and reads no row.
  */
 async function referencedImagesHash(
   context: BuildContext,
   run: PlannedRun,
-  dataset: LoadedDataset,
-): Promise<ContentHash | undefined> {
+  datasetHash: ContentHash,
+): Promise<Result<ContentHash | undefined, Diagnostic[]>> {
   const fromData = Object.values(run.flow.inputs).flatMap((input) => {
     const expression = run.stage.inputs[input.name];
     if (expression === undefined) return [];
     const dataOnly = referencesIn(expression).every((reference) => reference.scope === 'data');
     return dataOnly ? [{ expression, typed: input.type === 'image' }] : [];
   });
+  if (fromData.length === 0) return ok(undefined);
   const typed = fromData.filter((input) => input.typed);
   const others = fromData.filter((input) => !input.typed);
 
-  const images: unknown[] = [];
-  const found: unknown[] = [];
-  for (const row of dataset.rows) {
-    const valueOf = (expression: JsonValue): unknown => {
-      try {
-        return withImageRefs(
-          resolveExpression(expression, (reference) => followPath(row.data, reference.path)),
-        );
-      } catch {
-        return null;
-      }
-    };
-    for (const { expression } of typed) images.push(toImageRefs(valueOf(expression)));
-    for (const { expression } of others) found.push(...imageRefsIn(valueOf(expression)));
-  }
-  if (typed.length === 0 && found.length === 0) return undefined;
-  // Images found outside `image` inputs are added only when there are any, so that flows
-  // without them keep the fingerprints they had.
-  const hashed = found.length === 0 ? images : [...images, { promptflowImages: found }];
-  return hashValue(await inputsForCacheKey(context.root, hashed));
+  const key = `images:${hashValue({
+    version: CACHE_FORMAT_VERSION,
+    dataset: datasetHash,
+    expressions: fromData,
+  })}`;
+  return context.once(key, async () => {
+    const files = await fileHashCacheFor(context.root);
+    const known = await files.derived(key);
+    if (known !== undefined) return ok(known === 'none' ? undefined : (known as ContentHash));
+
+    const rows = await context.datasetRows(run.dataset, datasetHash);
+    if (!rows.ok) return rows;
+    const images: unknown[] = [];
+    const found: unknown[] = [];
+    for (const row of rows.value) {
+      const valueOf = (expression: JsonValue): unknown => {
+        try {
+          return withImageRefs(
+            resolveExpression(expression, (reference) => followPath(row.data, reference.path)),
+          );
+        } catch {
+          return null;
+        }
+      };
+      for (const { expression } of typed) images.push(toImageRefs(valueOf(expression)));
+      for (const { expression } of others) found.push(...imageRefsIn(valueOf(expression)));
+    }
+    if (typed.length === 0 && found.length === 0) {
+      await files.remember(key, { value: 'none', files: [] });
+      return ok(undefined);
+    }
+    // Images found outside `image` inputs are added only when there are any, so that flows
+    // without them keep the fingerprints they had.
+    const hashed = found.length === 0 ? images : [...images, { promptflowImages: found }];
+    const hash = hashValue(await inputsForCacheKey(context.root, hashed));
+    await files.remember(key, {
+      value: hash,
+      files: localImageFiles(context.root, [...images, ...found]),
+    });
+    return ok(hash);
+  });
+}
+
+/** The distinct local files among image references, sorted. */
+function localImageFiles(root: string, values: readonly unknown[]): string[] {
+  const files = new Set<string>();
+  const visit = (value: unknown): void => {
+    if (isImageRef(value)) {
+      if (!/^(https?|data):/.test(value.source)) files.add(path.resolve(root, value.source));
+    } else if (Array.isArray(value)) value.forEach(visit);
+  };
+  values.forEach(visit);
+  return [...files].sort();
 }
 
 function toImageRefs(value: unknown): unknown {

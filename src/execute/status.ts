@@ -1,3 +1,5 @@
+import pLimit from 'p-limit';
+
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { ContentHash } from '../fingerprint/hash.js';
@@ -31,6 +33,8 @@ export async function computeStatus(
   const known = new Map<RunId, UpstreamState & { readonly stale: boolean }>();
   const statuses: RunStatus[] = [];
   const diagnostics: Diagnostic[] = [];
+  // Each run's status once assessed; undefined when it (or a run in its lineage) could not be.
+  const assessed = new Map<RunId, Promise<{ status: RunStatus; hash: ContentHash } | undefined>>();
 
   for (const run of context.selected) {
     if (Object.values(run.lineage).some((id) => !known.has(id))) continue;
@@ -78,6 +82,7 @@ export async function computeStatus(
     });
   }
 
+  await context.saveFileHashes();
   if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
   return ok(statuses);
 }

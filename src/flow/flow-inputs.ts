@@ -1,8 +1,7 @@
-import { stat, readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { FlowConfig, FlowInput } from '../config/types.js';
-import { hashBytes, type ContentHash } from '../fingerprint/hash.js';
+import { fileHashCacheFor } from '../fingerprint/file-hash-cache.js';
 import { isImageRef, type ImageRef } from '../models/chat.js';
 import { withImageRefs } from '../models/image-values.js';
 
@@ -67,8 +66,6 @@ function toImageRefs(value: unknown): unknown {
   return value;
 }
 
-const fileHashes = new Map<string, { size: number; mtimeMs: number; hash: ContentHash }>();
-
 /**
  * The inputs as they enter a row's cache key: a local image is represented by its content
  * hash, so replacing an image file re-runs exactly the rows that use it.
@@ -81,9 +78,10 @@ export async function inputsForCacheKey(root: string, inputs: unknown): Promise<
     const file = path.resolve(root, inputs.source);
     const relative = path.relative(path.resolve(root), file);
     // A path leading out of the project is never read, not even to hash it; the row fails
-    // when the image is encoded.
+    // when the image is encoded. Null for a file that is not there, likewise.
     if (relative.startsWith('..') || path.isAbsolute(relative)) return { ...inputs, hash: null };
-    return { ...inputs, hash: await localFileHash(file) };
+    const files = await fileHashCacheFor(root);
+    return { ...inputs, hash: await files.hashIfExists(file) };
   }
   if (Array.isArray(inputs)) {
     return Promise.all(inputs.map((item: unknown) => inputsForCacheKey(root, item)));
@@ -97,18 +95,4 @@ export async function inputsForCacheKey(root: string, inputs: unknown): Promise<
     return Object.fromEntries(entries);
   }
   return inputs;
-}
-
-/** A file's content hash, re-read only when its size or mtime changed; null when missing. */
-async function localFileHash(file: string): Promise<ContentHash | null> {
-  try {
-    const info = await stat(file);
-    const known = fileHashes.get(file);
-    if (known && known.size === info.size && known.mtimeMs === info.mtimeMs) return known.hash;
-    const hash = hashBytes(await readFile(file));
-    fileHashes.set(file, { size: info.size, mtimeMs: info.mtimeMs, hash });
-    return hash;
-  } catch {
-    return null;
-  }
 }

@@ -1,8 +1,6 @@
 import { readFile, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
 
-import sharp from 'sharp';
-
 import { fail, ok, type Result } from '../util/result.js';
 import type { ImageRef } from './chat.js';
 
@@ -173,6 +171,8 @@ async function encodeBytes(
   maxSide: number,
 ): Promise<Result<string, string>> {
   try {
+    // sharp (native, slow to load) is loaded on the first image sent, not at startup.
+    const { default: sharp } = await import('sharp');
     const metadata = await sharp(bytes).metadata();
     // The size as displayed: a phone photo stored sideways has its EXIF orientation applied.
     const { width, height } = metadata.autoOrient;

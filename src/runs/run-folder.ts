@@ -1,3 +1,4 @@
+import { fileHashCacheFor } from '../fingerprint/file-hash-cache.js';
 import { mkdir, open, readdir, readFile, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
@@ -94,11 +95,9 @@ export async function hasUnfinishedBuild(root: string, id: RunId): Promise<boole
 
 /** The hash of a run's outputs.jsonl as it is on disk now; undefined when it is missing. */
 export async function outputsFileHash(root: string, id: RunId): Promise<ContentHash | undefined> {
-  try {
-    return hashBytes(await readFile(outputsPath(root, id)));
-  } catch {
-    return undefined;
-  }
+  // Through the stat cache: a no-op build checks every run's outputs without re-reading them.
+  const files = await fileHashCacheFor(root);
+  return (await files.hashIfExists(outputsPath(root, id))) ?? undefined;
 }
 
 export async function readOutputs(root: string, id: RunId): Promise<OutputLine[]> {

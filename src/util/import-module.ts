@@ -1,7 +1,5 @@
 import { pathToFileURL } from 'node:url';
 
-import { tsImport } from 'tsx/esm/api';
-
 const loaded = new Map<string, Promise<Record<string, unknown>>>();
 
 /**
@@ -14,7 +12,10 @@ export function importUserModule(absolutePath: string): Promise<Record<string, u
   if (module === undefined) {
     const url = pathToFileURL(absolutePath).href;
     module = /\.[mc]?ts$/.test(absolutePath)
-      ? (tsImport(url, import.meta.url) as Promise<Record<string, unknown>>)
+      ? // tsx is loaded on first use: a build with nothing to run imports no TypeScript.
+        import('tsx/esm/api').then(
+          ({ tsImport }) => tsImport(url, import.meta.url) as Promise<Record<string, unknown>>,
+        )
       : (import(url) as Promise<Record<string, unknown>>);
     loaded.set(absolutePath, module);
   }

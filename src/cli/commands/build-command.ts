@@ -1,7 +1,6 @@
 import { BuildContext } from '../../execute/build-context.js';
 import { runBuild } from '../../execute/build.js';
 import { computeStatus } from '../../execute/status.js';
-import { ConnectionSetupError } from '../../models/create-chat-model.js';
 import {
   EXIT_OK,
   EXIT_RUN_FAILED,
@@ -88,6 +87,8 @@ export async function buildCommand(
       renderer.render,
     );
   } catch (error) {
+    // Imported here: the models module is loaded only when a run needs a model.
+    const { ConnectionSetupError } = await import('../../models/create-chat-model.js');
     if (error instanceof ConnectionSetupError) {
       reportDiagnostics(root, [
         { message: error.message, position: error.connection.position, hint: error.hint },
