@@ -1,6 +1,11 @@
 import { CallCache, type CachedCall } from '../cache/call-cache.js';
 import { CheckedStore } from '../cache/checked-store.js';
-import { DEFAULT_CACHE_URL, openCacheStores, type CacheStores } from '../cache/open-store.js';
+import {
+  DEFAULT_CACHE_URL,
+  openCacheStores,
+  unsupportedCacheUrl,
+  type CacheStores,
+} from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
@@ -90,10 +95,13 @@ export async function runBuild(
   const experiment = context.project.experiment;
   const { signal } = options;
 
-  // Every dataset is read before anything is written: a bad line fails the build having
-  // created nothing.
+  // Every dataset is read, and the store's URL checked, before anything is written: a bad
+  // line fails the build having created nothing.
   const unreadable = await readDatasets(context);
   if (unreadable.length > 0) return fail(sortDiagnostics(unreadable));
+  const badUrl = unsupportedCacheUrl(experiment.cache ?? DEFAULT_CACHE_URL);
+  if (badUrl !== undefined)
+    return fail([{ message: badUrl, hint: 'fix `cache:` in experiment.yaml' }]);
 
   const warn = (message: string) => emit({ type: 'warning', message });
   const onCorrupt = (key: string, reason: string) =>
