@@ -1,6 +1,8 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { explainChanges } from '../fingerprint/explain-changes.js';
 import type { StaleReason } from '../fingerprint/stale-reason.js';
+import { lockState } from '../locks/file-lock.js';
+import { runLockTarget } from '../locks/run-lock.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunId } from '../plan/run-id.js';
 import { hasUnfinishedBuild, outputsFileHash, readManifest } from '../runs/run-folder.js';
@@ -52,12 +54,7 @@ export async function assessRun(
 
   const previous = await readManifest(context.root, run.id);
   if (previous === undefined) {
-    const unfinished = await hasUnfinishedBuild(context.root, run.id);
-    return ok({
-      state: 'stale',
-      reasons: [{ kind: unfinished ? 'unfinished' : 'never-built' }],
-      run: current,
-    });
+    return ok({ state: 'stale', reasons: [await whyUnbuilt(context.root, run)], run: current });
   }
   const previousIndex = await readRunIndex(context.root, run.id);
   const stale = (reasons: StaleReason[]): Result<RunState, Diagnostic[]> =>
@@ -85,6 +82,16 @@ export async function assessRun(
   if (options.force) return stale([{ kind: 'forced' }]);
   if (options.noCache) return stale([{ kind: 'no-cache' }]);
   return ok({ state: 'fresh', manifest: previous, run: current });
+}
+
+/** Why a run has no manifest: never built, being built by another build, or cut short. */
+async function whyUnbuilt(root: string, run: PlannedRun): Promise<StaleReason> {
+  if (!(await hasUnfinishedBuild(root, run.id))) return { kind: 'never-built' };
+  const lock = await lockState(runLockTarget(root, run.id));
+  if (lock.held && lock.holder?.pid !== process.pid) {
+    return { kind: 'in-progress', ...(lock.holder ? { pid: lock.holder.pid } : {}) };
+  }
+  return { kind: 'unfinished' };
 }
 
 /**
