@@ -21,8 +21,6 @@ export type RunState =
       readonly reasons: readonly StaleReason[];
       readonly run: FingerprintedRun;
       readonly previous?: RunManifest;
-      /** The index of the previous build, when there is one of this cache format. */
-      readonly previousIndex?: RunIndex;
     };
 
 export interface AssessOptions {
@@ -56,19 +54,16 @@ export async function assessRun(
   if (previous === undefined) {
     return ok({ state: 'stale', reasons: [await whyUnbuilt(context.root, run)], run: current });
   }
-  const previousIndex = await readRunIndex(context.root, run.id);
   const stale = (reasons: StaleReason[]): Result<RunState, Diagnostic[]> =>
-    ok({
-      state: 'stale',
-      reasons,
-      run: current,
-      previous,
-      ...(previousIndex ? { previousIndex } : {}),
-    });
+    ok({ state: 'stale', reasons, run: current, previous });
 
   if (previous.fingerprintHash !== current.hash) {
     const reasons = explainChanges(previous.fingerprint, current.fingerprint);
-    return stale(reasons.map((reason) => refineDatasetReason(reason, previousIndex, current)));
+    // The index (a line per row) is read only when the dataset changed.
+    const index = reasons.some((reason) => reason.kind === 'dataset-file')
+      ? await readRunIndex(context.root, run.id)
+      : undefined;
+    return stale(reasons.map((reason) => refineDatasetReason(reason, index, current)));
   }
   if (previous.status === 'failed' && options.retryFailed !== false) {
     const failed = previous.rows.failed + previous.rows.skipped;

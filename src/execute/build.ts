@@ -18,7 +18,7 @@ import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunId } from '../plan/run-id.js';
 import type { RowKey } from '../cache/cache-keys.js';
 import { readOutputs } from '../runs/run-folder.js';
-import { journalRow } from '../runs/run-index.js';
+import { journalRow, readRunIndex } from '../runs/run-index.js';
 import type { OutputLine, RunManifest } from '../runs/run-manifest.js';
 import { Interrupted } from '../util/interrupt.js';
 import { fail, ok, type Result } from '../util/result.js';
@@ -346,14 +346,16 @@ async function failedRowsOf(
   root: string,
   state: Extract<RunState, { state: 'stale' }>,
 ): Promise<Map<RowKey, { error: string; node?: string }> | undefined> {
-  if (state.previous?.status !== 'failed' || state.previousIndex === undefined) return undefined;
+  if (state.previous?.status !== 'failed') return undefined;
+  const index = await readRunIndex(root, state.previous.id);
+  if (index === undefined) return undefined;
   let lines: OutputLine[];
   try {
     lines = await readOutputs(root, state.previous.id);
   } catch {
     return undefined;
   }
-  const keys = new Map(state.previousIndex.rows.map(([row, , key]) => [row, key]));
+  const keys = new Map(index.rows.map(([row, , key]) => [row, key]));
   const failed = new Map<RowKey, { error: string; node?: string }>();
   for (const line of lines) {
     const key = keys.get(line.key);
