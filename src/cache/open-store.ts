@@ -21,6 +21,13 @@ export interface CacheStores {
 /** Thrown when the cache URL names a store kwgraph cannot open; a configuration error. */
 export class CacheUrlError extends Error {}
 
+/** Why kwgraph cannot open the store a URL names; undefined when it can. */
+export function unsupportedCacheUrl(url: string): string | undefined {
+  return url.startsWith('sqlite://')
+    ? undefined
+    : `cache store "${url}" is not supported; use sqlite://<path> (default ${DEFAULT_CACHE_URL})`;
+}
+
 /**
  * Opens the store a URL names. The engine sees only keyv, so another store (Redis, Postgres) is
  * a new case here and nothing else.

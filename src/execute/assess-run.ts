@@ -1,6 +1,8 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { explainChanges } from '../fingerprint/explain-changes.js';
 import type { StaleReason } from '../fingerprint/stale-reason.js';
+import { lockState } from '../locks/file-lock.js';
+import { runLockTarget } from '../locks/run-lock.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunId } from '../plan/run-id.js';
 import { hasUnfinishedBuild, outputsFileHash, readManifest } from '../runs/run-folder.js';
@@ -19,8 +21,6 @@ export type RunState =
       readonly reasons: readonly StaleReason[];
       readonly run: FingerprintedRun;
       readonly previous?: RunManifest;
-      /** The index of the previous build, when there is one of this cache format. */
-      readonly previousIndex?: RunIndex;
     };
 
 export interface AssessOptions {
@@ -52,28 +52,20 @@ export async function assessRun(
 
   const previous = await readManifest(context.root, run.id);
   if (previous === undefined) {
-    const unfinished = await hasUnfinishedBuild(context.root, run.id);
-    return ok({
-      state: 'stale',
-      reasons: [{ kind: unfinished ? 'unfinished' : 'never-built' }],
-      run: current,
-    });
+    return ok({ state: 'stale', reasons: [await whyUnbuilt(context.root, run)], run: current });
   }
-  const previousIndex = await readRunIndex(context.root, run.id);
   const stale = (reasons: StaleReason[]): Result<RunState, Diagnostic[]> =>
-    ok({
-      state: 'stale',
-      reasons,
-      run: current,
-      previous,
-      ...(previousIndex ? { previousIndex } : {}),
-    });
+    ok({ state: 'stale', reasons, run: current, previous });
 
   if (previous.fingerprintHash !== current.hash) {
     const reasons = explainChanges(previous.fingerprint, current.fingerprint);
+    // The index (a line per row) and the rows are read only when the dataset changed.
+    const index = reasons.some((reason) => reason.kind === 'dataset-file')
+      ? await readRunIndex(context.root, run.id)
+      : undefined;
     const refined: StaleReason[] = [];
     for (const reason of reasons) {
-      refined.push(await refineDatasetReason(context, run, reason, previousIndex, current));
+      refined.push(await refineDatasetReason(context, run, reason, index, current));
     }
     return stale(refined);
   }
@@ -89,6 +81,16 @@ export async function assessRun(
   if (options.force) return stale([{ kind: 'forced' }]);
   if (options.noCache) return stale([{ kind: 'no-cache' }]);
   return ok({ state: 'fresh', manifest: previous, run: current });
+}
+
+/** Why a run has no manifest: never built, being built by another build, or cut short. */
+async function whyUnbuilt(root: string, run: PlannedRun): Promise<StaleReason> {
+  if (!(await hasUnfinishedBuild(root, run.id))) return { kind: 'never-built' };
+  const lock = await lockState(runLockTarget(root, run.id));
+  if (lock.held && lock.holder?.pid !== process.pid) {
+    return { kind: 'in-progress', ...(lock.holder ? { pid: lock.holder.pid } : {}) };
+  }
+  return { kind: 'unfinished' };
 }
 
 /**

@@ -1,6 +1,6 @@
 import { CallCache, type CachedCall } from '../cache/call-cache.js';
 import { CheckedStore } from '../cache/checked-store.js';
-import type { CacheStores } from '../cache/open-store.js';
+import { DEFAULT_CACHE_URL, unsupportedCacheUrl, type CacheStores } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
@@ -16,7 +16,7 @@ import { PythonWorkers } from '../python/python-workers.js';
 import type { RunId } from '../plan/run-id.js';
 import type { RowKey } from '../cache/cache-keys.js';
 import { readOutputs } from '../runs/run-folder.js';
-import { journalRow } from '../runs/run-index.js';
+import { journalRow, readRunIndex } from '../runs/run-index.js';
 import type { OutputLine, RunManifest } from '../runs/run-manifest.js';
 import { Interrupted } from '../util/interrupt.js';
 import { fail, ok, type Result } from '../util/result.js';
@@ -95,10 +95,13 @@ export async function runBuild(
   const experiment = context.project.experiment;
   const { signal } = options;
 
-  // Every dataset is read before anything is written: a bad line fails the build having
-  // created nothing.
+  // Every dataset is read, and the store's URL checked, before anything is written: a bad
+  // line fails the build having created nothing.
   const unreadable = await readDatasets(context);
   if (unreadable.length > 0) return fail(sortDiagnostics(unreadable));
+  const badUrl = unsupportedCacheUrl(experiment.cache ?? DEFAULT_CACHE_URL);
+  if (badUrl !== undefined)
+    return fail([{ message: badUrl, hint: 'fix `cache:` in experiment.yaml' }]);
 
   const models = new Map<string, ChatModel>();
   const opened = await openConnections(context, options.force, models);
@@ -369,14 +372,16 @@ async function failedRowsOf(
   root: string,
   state: Extract<RunState, { state: 'stale' }>,
 ): Promise<Map<RowKey, { error: string; node?: string }> | undefined> {
-  if (state.previous?.status !== 'failed' || state.previousIndex === undefined) return undefined;
+  if (state.previous?.status !== 'failed') return undefined;
+  const index = await readRunIndex(root, state.previous.id);
+  if (index === undefined) return undefined;
   let lines: OutputLine[];
   try {
     lines = await readOutputs(root, state.previous.id);
   } catch {
     return undefined;
   }
-  const keys = new Map(state.previousIndex.rows.map(([row, , key]) => [row, key]));
+  const keys = new Map(index.rows.map(([row, , key]) => [row, key]));
   const failed = new Map<RowKey, { error: string; node?: string }>();
   for (const line of lines) {
     const key = keys.get(line.key);

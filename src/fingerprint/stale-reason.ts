@@ -14,6 +14,8 @@ export type StaleReason =
   | { readonly kind: 'never-built' }
   /** A build of the run started and did not finish (stopped, killed, crashed). */
   | { readonly kind: 'unfinished' }
+  /** Another build is executing the run now. */
+  | { readonly kind: 'in-progress'; readonly pid?: number }
   /** The manifest is there but outputs.jsonl is missing or not what the build wrote. */
   | { readonly kind: 'outputs-changed' }
   | { readonly kind: 'cache-format'; readonly from: number; readonly to: number }
@@ -78,6 +80,8 @@ export function describeReason(reason: StaleReason): string {
       return 'never built';
     case 'unfinished':
       return 'its last build did not finish';
+    case 'in-progress':
+      return `being built${reason.pid === undefined ? '' : ` by pid ${reason.pid}`}`;
     case 'outputs-changed':
       return 'its outputs.jsonl is missing or was changed';
     case 'cache-format':

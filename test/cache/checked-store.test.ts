@@ -68,7 +68,9 @@ describe('cache keys', () => {
   const request = { model: 'm', messages: [{ role: 'user' as const, content: 'hi' }] };
 
   it('change with the cache format version', () => {
-    expect(callKey(connection, request, undefined, 1)).not.toBe(callKey(connection, request, undefined, 2));
+    expect(callKey(connection, request, undefined, 1)).not.toBe(
+      callKey(connection, request, undefined, 2),
+    );
     const definition = 'd' as ContentHash;
     expect(rowKey(definition, { a: 1 }, 1)).not.toBe(rowKey(definition, { a: 1 }, 2));
   });

@@ -60,9 +60,7 @@ describe.concurrent('broken projects through the CLI', () => {
 
       expect(result.code, result.stderr).toBe(2);
       for (const location of expectedLocations(name)) {
-        expect(result.stderr).toContain(
-          location === '-' ? 'error: ' : `${location} error: `,
-        );
+        expect(result.stderr).toContain(location === '-' ? 'error: ' : `${location} error: `);
       }
       expect(result.stderr).not.toMatch(/^\s+at .+:\d+:\d+\)?$/m);
       expect(result.stderr).not.toContain('internal error');

@@ -2,13 +2,19 @@ import { readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import sqlite3 from 'sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { tryLock } from '../../src/locks/file-lock.js';
 import { runLockTarget } from '../../src/locks/run-lock.js';
 import type { RunId } from '../../src/plan/run-id.js';
 import { buildJson, runCli, startCli } from '../support/cli.js';
-import { countingProject, idsOf, modelLog, storedCallIds } from '../support/counting-project.js';
+import {
+  copyProject,
+  countingProject,
+  idsOf,
+  modelLog,
+  storedCallIds,
+} from '../support/counting-project.js';
 
 /** How many entries each cache level holds. */
 function entries(dir: string): Promise<{ rows: number; calls: number }> {
@@ -26,12 +32,18 @@ function entries(dir: string): Promise<{ rows: number; calls: number }> {
 }
 
 describe('kwgraph cache', () => {
+  let built: { dir: string; cleanup: () => Promise<void> };
   let dir: string;
   let cleanup: () => Promise<void>;
 
+  beforeAll(async () => {
+    built = await countingProject();
+    expect((await runCli(built.dir, ['build'])).code).toBe(0);
+  });
+  afterAll(async () => built.cleanup());
+
   beforeEach(async () => {
-    ({ dir, cleanup } = await countingProject());
-    expect((await runCli(dir, ['build'])).code).toBe(0);
+    ({ dir, cleanup } = await copyProject(built.dir));
   });
   afterEach(async () => cleanup());
 

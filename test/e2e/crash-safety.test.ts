@@ -171,6 +171,10 @@ describe('a build stopped with Ctrl-C or SIGTERM', () => {
         const saved = await storedCallIds(dir);
         expect([...saved].sort()).toEqual([...new Set(started)].sort());
 
+        // The runs cut short are stale, and say so.
+        const status = await runCli(dir, ['status']);
+        expect(status.stdout).toMatch(/stale\s+ask@a\s+its last build did not finish/);
+
         // The next build sends none of them again and ends as an uninterrupted build does.
         const resumed = await runCli(dir, ['build']);
         expect(resumed.code).toBe(0);

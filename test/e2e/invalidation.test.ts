@@ -3,11 +3,17 @@ import path from 'node:path';
 
 import fg from 'fast-glob';
 import sqlite3 from 'sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 
 import { hashValue } from '../../src/fingerprint/hash.js';
 import { buildJson, runCli } from '../support/cli.js';
-import { countingProject, idsOf, modelLog, runOutputs } from '../support/counting-project.js';
+import {
+  copyProject,
+  countingProject,
+  idsOf,
+  modelLog,
+  runOutputs,
+} from '../support/counting-project.js';
 
 interface StatusJson {
   stale: number;
@@ -44,15 +50,21 @@ async function edit(file: string, change: (text: string) => string): Promise<voi
  * re-runs anything. Each case starts from a fully built counting project (10 runs).
  */
 describe('what invalidates a run', () => {
+  let built: { dir: string; cleanup: () => Promise<void> };
   let dir: string;
   let cleanup: () => Promise<void>;
   let calls: () => Promise<number>;
 
+  beforeAll(async () => {
+    built = await countingProject();
+    await writeFile(path.join(built.dir, 'flows/ask/lookup.json'), '{ "unused": true }\n');
+    const result = await runCli(built.dir, ['build']);
+    expect(result.code, result.stderr).toBe(0);
+  });
+  afterAll(async () => built.cleanup());
+
   beforeEach(async () => {
-    ({ dir, cleanup } = await countingProject());
-    await writeFile(path.join(dir, 'flows/ask/lookup.json'), '{ "unused": true }\n');
-    const built = await runCli(dir, ['build']);
-    expect(built.code, built.stderr).toBe(0);
+    ({ dir, cleanup } = await copyProject(built.dir));
     const sent = (await modelLog(dir)).length;
     calls = async () => idsOf((await modelLog(dir)).slice(sent), 'start').length;
   });

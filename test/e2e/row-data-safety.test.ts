@@ -47,10 +47,7 @@ describe('row data is data', () => {
     expect(marked?.request.messages).toEqual([{ role: 'user', content: `repeat ${HOSTILE[1]}` }]);
     // ask@b's template has a system and a user turn, and no more for the hostile row.
     const [withSystem] = asked('say fine');
-    expect(withSystem?.request.messages.map((message) => message.role)).toEqual([
-      'system',
-      'user',
-    ]);
+    expect(withSystem?.request.messages.map((message) => message.role)).toEqual(['system', 'user']);
     expect(calls.some((call) => JSON.stringify(call.request).includes('49'))).toBe(false);
   });
 });
@@ -117,11 +114,12 @@ describe('images named by data rows', () => {
       );
       expect(idsOf(await modelLog(dir), 'start')).toHaveLength(1);
       const outputs = await readFile(path.join(dir, 'cache/runs/look/outputs.jsonl'), 'utf8');
-      expect(outputs.split('\n').filter(Boolean).map((line) => JSON.parse(line).status)).toEqual([
-        'ok',
-        'failed',
-        'failed',
-      ]);
+      expect(
+        outputs
+          .split('\n')
+          .filter(Boolean)
+          .map((line) => JSON.parse(line).status),
+      ).toEqual(['ok', 'failed', 'failed']);
     } finally {
       await rm(outside, { force: true });
       await cleanup();

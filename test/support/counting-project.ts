@@ -1,4 +1,5 @@
-import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 
 import sqlite3 from 'sqlite3';
@@ -170,6 +171,18 @@ export async function countingProject(
   const project = await tempProject([]);
   await writeFiles(project.dir, countingFiles(rows));
   return project;
+}
+
+/**
+ * A copy of a project folder, caches and all (symbolic links copied as links): a built project
+ * to start a test from without building it again.
+ */
+export async function copyProject(
+  from: string,
+): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'kwgraph-test-'));
+  await cp(from, dir, { recursive: true, verbatimSymlinks: true });
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 export async function writeFiles(dir: string, files: Record<string, string>): Promise<void> {

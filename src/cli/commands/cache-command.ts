@@ -2,6 +2,7 @@ import { createInterface } from 'node:readline/promises';
 
 import { cacheContents, clearCache } from '../../cache/clear-cache.js';
 import { collectGarbage } from '../../cache/collect-garbage.js';
+import { DEFAULT_CACHE_URL, unsupportedCacheUrl } from '../../cache/open-store.js';
 import { BuildContext } from '../../execute/build-context.js';
 import type { CacheInUse } from '../../locks/hold-runs.js';
 import {
@@ -86,6 +87,11 @@ async function planOrReport(options: GlobalOptions): Promise<BuildContext | unde
   const context = BuildContext.create(project, []);
   if (!context.ok) {
     reportDiagnostics(project.experiment.root, context.error);
+    return undefined;
+  }
+  const badUrl = unsupportedCacheUrl(project.experiment.cache ?? DEFAULT_CACHE_URL);
+  if (badUrl !== undefined) {
+    reportDiagnostics(project.experiment.root, [{ message: badUrl }]);
     return undefined;
   }
   return context.value;
