@@ -1,6 +1,6 @@
 import { CallCache, type CachedCall } from '../cache/call-cache.js';
 import { CheckedStore } from '../cache/checked-store.js';
-import { DEFAULT_CACHE_URL, openCacheStores, type CacheStores } from '../cache/open-store.js';
+import { cacheUrlOf, openCacheStores, type CacheStores } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
@@ -120,15 +120,29 @@ export async function runBuild(
   let caches: Promise<{ rows: CheckedStore<CachedRow>; calls: CallCache }> | undefined;
   const openCaches = () => {
     caches ??= (async () => {
-      stores = openCacheStores(experiment.cache ?? DEFAULT_CACHE_URL, context.root);
+      stores = openCacheStores(cacheUrlOf(experiment), context.root, {
+        shared: { onUnreachable: warn },
+      });
       const opened = await stores;
+      const { shared } = opened;
       return {
-        rows: new CheckedStore<CachedRow>(opened.rows, onCorrupt),
-        calls: new CallCache(new CheckedStore<CachedCall>(opened.calls, onCorrupt), {
-          reuse: !options.noCache,
-          claims: new CallClaims(context.root, warn),
-          ...(signal ? { signal } : {}),
-        }),
+        rows: new CheckedStore<CachedRow>(
+          opened.rows,
+          onCorrupt,
+          shared && { keyv: shared.rows, status: shared.status },
+        ),
+        calls: new CallCache(
+          new CheckedStore<CachedCall>(
+            opened.calls,
+            onCorrupt,
+            shared && { keyv: shared.calls, status: shared.status },
+          ),
+          {
+            reuse: !options.noCache,
+            claims: new CallClaims(context.root, warn),
+            ...(signal ? { signal } : {}),
+          },
+        ),
       };
     })();
     return caches;
