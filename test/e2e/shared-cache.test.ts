@@ -23,6 +23,14 @@ async function outputsOf(dir: string): Promise<Record<string, string>> {
   return outputs;
 }
 
+/** What `show --json` found stored for each call of the row, in order. */
+function storedCalls(json: string): unknown[] {
+  const trace = JSON.parse(json) as { steps: { nodes: { calls: { stored?: unknown }[] }[] }[] };
+  return trace.steps.flatMap((step) =>
+    step.nodes.flatMap((node) => node.calls.map((call) => call.stored)),
+  );
+}
+
 /**
  * Two clones of the example (two folders, two absolute paths, two local caches) sharing one
  * team store: the second clone's build is every run re-executed from shared rows, 0 calls.
@@ -87,6 +95,15 @@ describe.each([
     expect(sum(rebuilt.runs, 'calls')).toBe(0);
     expect(rebuilt.runs.every((run) => run.rowsCached === run.rows)).toBe(true);
     expect(await outputsOf(second.dir)).toEqual(await outputsOf(first.dir));
+
+    // `show` finds the calls behind a row the second clone took from the team store.
+    const show = ['show', 'validate@strict_top5~describe@concise', '--row', 'KWG0001', '--json'];
+    const shownHere = await runCli(second.dir, show, { env: shared.env });
+    expect(shownHere.code, shownHere.stderr).toBe(0);
+    const storedHere = storedCalls(shownHere.stdout);
+    expect(storedHere.length).toBeGreaterThan(0);
+    expect(storedHere.every((stored) => stored !== undefined)).toBe(true);
+    expect(storedHere).toEqual(storedCalls((await runCli(first.dir, show)).stdout));
 
     // The rows the second clone read from the team store are now in its own local cache.
     const offline = await runCli(second.dir, ['build', '--json', '--force'], {
