@@ -1,3 +1,5 @@
+import { createRequire } from 'node:module';
+
 import Keyv from 'keyv';
 
 /**
@@ -94,6 +96,7 @@ export async function openSharedStores(
       const store = new KeyvPostgres({
         uri: parsed.toString(),
         table,
+        Client: quietPostgresClient((error) => status.fail(error)),
         connectionTimeoutMillis: SHARED_TIMEOUT_MS,
         query_timeout: SHARED_TIMEOUT_MS * 4,
       });
@@ -140,6 +143,32 @@ export async function openSharedStores(
         }),
       );
     },
+  };
+}
+
+/** What kwgraph needs of pg's Client class. */
+type PostgresClientClass = new (config?: unknown) => {
+  emit(event: string | symbol, ...args: unknown[]): boolean;
+};
+
+/**
+ * pg's Client, from the pg that @keyv/postgres itself loads, turning connection errors into a
+ * report instead of an event. A connection that drops while idle in the pool makes the pool emit
+ * 'error', and @keyv/postgres does not listen for it: the build would crash on a store it was
+ * told it may lose. Kept quiet, the dead connection fails the next query instead, which the
+ * status turns into the one "unreachable" warning.
+ */
+function quietPostgresClient(onError: (error: unknown) => void): PostgresClientClass {
+  const require = createRequire(import.meta.resolve('@keyv/postgres'));
+  const { Client } = require('pg') as { Client: PostgresClientClass };
+  return class QuietClient extends Client {
+    override emit(event: string | symbol, ...args: unknown[]): boolean {
+      if (event === 'error') {
+        onError(args[0]);
+        return true;
+      }
+      return super.emit(event, ...args);
+    }
   };
 }
 

@@ -23,6 +23,17 @@ async function outputsOf(dir: string): Promise<Record<string, string>> {
   return outputs;
 }
 
+/** Every run's fingerprint, by run id: the same in every clone, wherever it is. */
+async function fingerprintsOf(dir: string): Promise<Record<string, string>> {
+  const runs = path.join(dir, 'cache', 'runs');
+  const fingerprints: Record<string, string> = {};
+  for (const id of await readdir(runs)) {
+    const manifest = JSON.parse(await readFile(path.join(runs, id, 'manifest.json'), 'utf8'));
+    fingerprints[id] = (manifest as { fingerprintHash: string }).fingerprintHash;
+  }
+  return fingerprints;
+}
+
 /** What `show --json` found stored for each call of the row, in order. */
 function storedCalls(json: string): unknown[] {
   const trace = JSON.parse(json) as { steps: { nodes: { calls: { stored?: unknown }[] }[] }[] };
@@ -95,6 +106,8 @@ describe.each([
     expect(sum(rebuilt.runs, 'calls')).toBe(0);
     expect(rebuilt.runs.every((run) => run.rowsCached === run.rows)).toBe(true);
     expect(await outputsOf(second.dir)).toEqual(await outputsOf(first.dir));
+    expect(second.dir).not.toBe(first.dir);
+    expect(await fingerprintsOf(second.dir)).toEqual(await fingerprintsOf(first.dir));
 
     // `show` finds the calls behind a row the second clone took from the team store.
     const show = ['show', 'validate@strict_top5~describe@concise', '--row', 'KWG0001', '--json'];

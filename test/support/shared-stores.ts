@@ -1,7 +1,8 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 
 import { Redis } from 'ioredis';
-import pg from 'pg';
 
 /**
  * The Redis and PostgreSQL servers on 127.0.0.1 (standard ports) that the shared-cache tests
@@ -49,13 +50,15 @@ export async function countRedisKeys(prefix: string): Promise<number> {
   }
 }
 
-/** Runs one statement on the test database. */
-export async function postgresQuery(sql: string): Promise<pg.QueryResult> {
-  const client = new pg.Client({ connectionString: POSTGRES_URL });
-  await client.connect();
-  try {
-    return await client.query(sql);
-  } finally {
-    await client.end();
-  }
+/** Runs one statement on the test database (with psql, which comes with the server). */
+export async function postgresQuery(sql: string): Promise<string> {
+  const { stdout } = await promisify(execFile)('psql', [
+    POSTGRES_URL,
+    '--no-psqlrc',
+    '--quiet',
+    '--set=ON_ERROR_STOP=1',
+    '--command',
+    sql,
+  ]);
+  return stdout;
 }
