@@ -47,7 +47,9 @@ export class CheckedStore<T> {
     }
     if (raw !== undefined && raw !== null) {
       const problem = entryProblem(raw);
-      return problem === undefined ? ((raw as StoredEntry).value as T) : this.discard(key, problem);
+      if (problem === undefined) return (raw as StoredEntry).value as T;
+      // A bad local copy may still be good in the shared store.
+      await this.discard(key, problem);
     }
 
     const shared = this.shared;

@@ -74,6 +74,23 @@ describe.each([
     expect(warnings).toEqual([]);
   });
 
+  it('replaces a bad local copy with the good shared entry', async () => {
+    url = makeUrl();
+    const warnings: string[] = [];
+    const a = await checkout(url, warnings);
+    opened.push(a);
+
+    await a.store.set('call:x', { answer: 'yes' });
+    const raw = (await a.stores.calls.get('call:x')) as { value: Answer };
+    await a.stores.calls.set('call:x', { ...raw, value: { answer: 'no' } });
+
+    expect(await a.store.get('call:x')).toEqual({ answer: 'yes' });
+    expect(warnings).toEqual(['call:x: its content does not match its hash']);
+    expect(await new CheckedStore<Answer>(a.stores.calls).get('call:x')).toEqual({
+      answer: 'yes',
+    });
+  });
+
   it('discards a shared entry whose content does not match its hash, and never copies it', async () => {
     url = makeUrl();
     const warnings: string[] = [];
