@@ -26,6 +26,9 @@ export const SHARED_SCHEMES = ['redis', 'rediss', 'postgres', 'postgresql'] as c
  * Whether the shared store still answers. The first failure (refused, reset, timed out) turns
  * it off for the rest of the process and is told once: from then on the build runs on the local
  * layer alone instead of waiting on a store that is gone.
+ *
+ * NOTE: what is computed while the store is off stays local; it is not sent to the shared store
+ * when it comes back.
  */
 export class SharedStatus {
   private down = false;
