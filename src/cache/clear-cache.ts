@@ -7,7 +7,7 @@ import { holdRuns, type CacheInUse } from '../locks/hold-runs.js';
 import { ok, type Result } from '../util/result.js';
 import { CheckedStore } from './checked-store.js';
 import { runFolderNames } from './collect-garbage.js';
-import { DEFAULT_CACHE_URL, openCacheStores, sqliteFile } from './open-store.js';
+import { DEFAULT_CACHE_URL, localCacheUrl, openCacheStores, sqliteFile } from './open-store.js';
 
 /** What `cache clear` deletes. */
 export interface CacheContents {
@@ -18,7 +18,8 @@ export interface CacheContents {
 
 /** What a clear would delete, for the question asked before it. */
 export async function cacheContents(context: BuildContext): Promise<CacheContents> {
-  const url = context.project.experiment.cache ?? DEFAULT_CACHE_URL;
+  // The local layer only: a shared store behind it is the whole team's.
+  const url = localCacheUrl(context.project.experiment.cache ?? DEFAULT_CACHE_URL);
   return {
     runFolders: (await runFolderNames(context.root)).length,
     store: url.startsWith('sqlite:')
@@ -39,7 +40,8 @@ export async function clearCache(context: BuildContext): Promise<Result<void, Ca
   );
   if (!held.ok) return held;
   try {
-    const url = context.project.experiment.cache ?? DEFAULT_CACHE_URL;
+    // The local layer only: a shared store behind it is the whole team's.
+    const url = localCacheUrl(context.project.experiment.cache ?? DEFAULT_CACHE_URL);
     if (!url.startsWith('sqlite:') || existsSync(sqliteFile(url, root))) {
       const stores = await openCacheStores(url, root);
       try {

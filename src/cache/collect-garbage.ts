@@ -8,7 +8,7 @@ import type { RunId } from '../plan/run-id.js';
 import { keysNamedBy } from '../runs/run-index.js';
 import { ok, type Result } from '../util/result.js';
 import { CheckedStore } from './checked-store.js';
-import { DEFAULT_CACHE_URL, openCacheStores, sqliteFile } from './open-store.js';
+import { DEFAULT_CACHE_URL, localCacheUrl, openCacheStores, sqliteFile } from './open-store.js';
 
 /** What `cache gc` removed (or, with dryRun, would remove). */
 export interface GarbageReport {
@@ -47,7 +47,8 @@ export async function collectGarbage(
     let rowEntries = 0;
     let callEntries = 0;
     let keptEntries = 0;
-    const url = context.project.experiment.cache ?? DEFAULT_CACHE_URL;
+    // The local layer only: a shared store behind it is the whole team's.
+    const url = localCacheUrl(context.project.experiment.cache ?? DEFAULT_CACHE_URL);
     // Opening a SQLite store creates its file; a project never built has nothing to collect.
     if (!url.startsWith('sqlite:') || existsSync(sqliteFile(url, root))) {
       const stores = await openCacheStores(url, root);

@@ -1,8 +1,9 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 
-import KeyvSqlite from '@keyv/sqlite';
 import Keyv from 'keyv';
+
+import { openSharedStores, SHARED_SCHEMES, type SharedStores } from './shared-store.js';
 
 /** The default store: a SQLite file in the project's cache folder. */
 export const DEFAULT_CACHE_URL = 'sqlite://cache/kwgraph.sqlite';
@@ -13,6 +14,11 @@ export interface CacheStores {
   readonly rows: Keyv;
   /** LLM call responses, keyed by the normalised request. */
   readonly calls: Keyv;
+  /**
+   * The team's shared store behind the local one, when the URL names one (Redis, PostgreSQL)
+   * and it was asked for. Read after the local store; written with it.
+   */
+  readonly shared?: SharedStores;
   /** Gives the space of deleted entries back to the file system, where the store can. */
   compact(): Promise<void>;
   close(): Promise<void>;
@@ -29,19 +35,65 @@ export function unsupportedCacheUrl(url: string): string | undefined {
 }
 
 /**
- * Opens the store a URL names. The engine sees only keyv, so another store (Redis, Postgres) is
- * a new case here and nothing else.
+ * The cache URL in effect: `KWGRAPH_CACHE` when set (a teammate points one checkout at the team
+ * store without editing the shared experiment.yaml), else experiment.yaml's `cache`, else the
+ * local SQLite file.
  */
-export async function openCacheStores(url: string, root: string): Promise<CacheStores> {
-  const scheme = url.split(':')[0];
-  switch (scheme) {
-    case 'sqlite':
-      return openSqlite(url, root);
-    default:
-      throw new CacheUrlError(
-        `cache store "${url}" is not supported; use sqlite://<path> (default ${DEFAULT_CACHE_URL})`,
-      );
+export function cacheUrlOf(
+  experiment: { readonly cache?: string },
+  env: NodeJS.ProcessEnv = process.env,
+): string {
+  const fromEnv = env['KWGRAPH_CACHE'];
+  return fromEnv !== undefined && fromEnv !== ''
+    ? fromEnv
+    : (experiment.cache ?? DEFAULT_CACHE_URL);
+}
+
+/** Why kwgraph cannot use a cache URL, or undefined when it can. */
+export function cacheUrlProblem(url: string): string | undefined {
+  const scheme = url.split(':')[0] ?? '';
+  if (scheme === 'sqlite') return undefined;
+  if ((SHARED_SCHEMES as readonly string[]).includes(scheme)) {
+    try {
+      new URL(url);
+      return undefined;
+    } catch {
+      return `cache store "${url}" is not a valid URL`;
+    }
   }
+  return (
+    `cache store "${url}" is not supported; use sqlite://<path> (default ${DEFAULT_CACHE_URL}), ` +
+    'redis://host:port or postgres://user@host/database'
+  );
+}
+
+/** The local store of a URL: the file itself, or the default file in front of a shared store. */
+export function localCacheUrl(url: string): string {
+  return url.startsWith('sqlite:') ? url : DEFAULT_CACHE_URL;
+}
+
+/**
+ * Opens the store a URL names. The engine sees only keyv. A shared store (Redis, PostgreSQL)
+ * always has the local SQLite file in front of it; it is opened only when `shared` says how to
+ * report it unreachable (commands that manage the local cache leave it closed).
+ */
+export async function openCacheStores(
+  url: string,
+  root: string,
+  options: { shared?: { onUnreachable: (message: string) => void } } = {},
+): Promise<CacheStores> {
+  const problem = cacheUrlProblem(url);
+  if (problem !== undefined) throw new CacheUrlError(problem);
+  const local = await openSqlite(localCacheUrl(url), root);
+  if (url.startsWith('sqlite:') || options.shared === undefined) return local;
+  const shared = await openSharedStores(url, options.shared.onUnreachable);
+  return {
+    ...local,
+    shared,
+    close: async () => {
+      await Promise.all([local.close(), shared.close()]);
+    },
+  };
 }
 
 /** The file a sqlite:// URL names, absolute. */
@@ -56,6 +108,9 @@ async function openSqlite(url: string, root: string): Promise<CacheStores> {
 
   // One connection per level: keyv keeps a namespace on the store object, so two levels sharing
   // one store would list and clear each other's keys.
+  // The SQLite driver is loaded only when a build opens the store: commands that only read a
+  // cache URL (and builds with every run fresh) never load the native module.
+  const { default: KeyvSqlite } = await import('@keyv/sqlite');
   const open = async (namespace: string) => {
     const store = new KeyvSqlite({
       uri: `sqlite://${absolute}`,

@@ -1,5 +1,6 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 
+import { CacheUrlError } from '../cache/open-store.js';
 import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
 import { buildCommand } from './commands/build-command.js';
 import { flowTestCommand } from './commands/flow-test-command.js';
@@ -125,6 +126,11 @@ export async function main(argv: readonly string[]): Promise<number> {
     if (error instanceof CommanderError) {
       // --help and --version end here with code 0; anything else is a usage error.
       return error.exitCode === 0 ? 0 : EXIT_USAGE;
+    }
+    if (error instanceof CacheUrlError) {
+      // KWGRAPH_CACHE names a store kwgraph cannot open (experiment.yaml's is checked on load).
+      process.stderr.write(`error: KWGRAPH_CACHE: ${error.message}\n`);
+      return EXIT_USAGE;
     }
     const verbose = argv.includes('--verbose');
     process.stderr.write(

@@ -193,7 +193,9 @@ export const experimentSchema = z
       .string()
       .min(1)
       .optional()
-      .describe('Cache store URL; default sqlite://cache/kwgraph.sqlite'),
+      .describe(
+        'Cache store URL: sqlite://<file> (default sqlite://cache/kwgraph.sqlite), or a shared redis://… or postgres://… store behind the local file; KWGRAPH_CACHE overrides it',
+      ),
     stages: z.record(nameSchema('stage'), stageSchema),
     python: z
       .string()

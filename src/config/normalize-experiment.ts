@@ -1,5 +1,6 @@
 import path from 'node:path';
 
+import { cacheUrlProblem } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { RawExperiment, RawStage } from './experiment-schema.js';
 import { normalizeConnection } from './normalize-connection.js';
@@ -32,6 +33,15 @@ export function normalizeExperiment(
   const diagnostics: Diagnostic[] = [];
   const keyPosition = (...at: (string | number)[]): SourcePosition =>
     source.locate(at, { key: true }).position;
+
+  const cacheProblem = raw.cache === undefined ? undefined : cacheUrlProblem(raw.cache);
+  if (cacheProblem !== undefined) {
+    diagnostics.push(
+      source.diagnostic(['cache'], cacheProblem, {
+        hint: 'leave `cache` out for the local SQLite file, or set KWGRAPH_CACHE per checkout',
+      }),
+    );
+  }
 
   const datasets: Record<string, DatasetConfig> = {};
   for (const [name, dataset] of Object.entries(raw.datasets ?? {})) {

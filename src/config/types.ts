@@ -179,7 +179,7 @@ export interface ExperimentConfig {
   readonly connections: { readonly [name: string]: ConnectionConfig };
   /** Defaults for every stage. */
   readonly defaults: StageSettings;
-  /** Cache store URL; default `sqlite://cache/kwgraph.sqlite`. */
+  /** Cache store URL (sqlite://, redis://, postgres://); default `sqlite://cache/kwgraph.sqlite`. */
   readonly cache?: string;
   /** In file order. */
   readonly stages: readonly StageConfig[];

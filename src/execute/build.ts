@@ -1,6 +1,6 @@
 import { CallCache, type CachedCall } from '../cache/call-cache.js';
 import { CheckedStore } from '../cache/checked-store.js';
-import { DEFAULT_CACHE_URL, unsupportedCacheUrl, type CacheStores } from '../cache/open-store.js';
+import type { CacheStores } from '../cache/open-store.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { sortDiagnostics } from '../diagnostics/sort-diagnostics.js';
 import type { BuildEventListener, RunSummary } from '../events/build-events.js';
@@ -95,13 +95,11 @@ export async function runBuild(
   const experiment = context.project.experiment;
   const { signal } = options;
 
-  // Every dataset is read, and the store's URL checked, before anything is written: a bad
-  // line fails the build having created nothing.
+  // Every dataset is read before anything is written: a bad line fails the build having
+  // created nothing. (The cache URL was checked when the project loaded, and KWGRAPH_CACHE by
+  // the command.)
   const unreadable = await readDatasets(context);
   if (unreadable.length > 0) return fail(sortDiagnostics(unreadable));
-  const badUrl = unsupportedCacheUrl(experiment.cache ?? DEFAULT_CACHE_URL);
-  if (badUrl !== undefined)
-    return fail([{ message: badUrl, hint: 'fix `cache:` in experiment.yaml' }]);
 
   const models = new Map<string, ChatModel>();
   const opened = await openConnections(context, options.force, models);
@@ -125,15 +123,29 @@ export async function runBuild(
     caches ??= (async () => {
       // Loaded here, not at start-up: a build with every run fresh never loads the driver.
       const store = await import('../cache/open-store.js');
-      stores = store.openCacheStores(experiment.cache ?? store.DEFAULT_CACHE_URL, context.root);
+      stores = store.openCacheStores(store.cacheUrlOf(experiment), context.root, {
+        shared: { onUnreachable: warn },
+      });
       const opened = await stores;
+      const { shared } = opened;
       return {
-        rows: new CheckedStore<CachedRow>(opened.rows, onCorrupt),
-        calls: new CallCache(new CheckedStore<CachedCall>(opened.calls, onCorrupt), {
-          reuse: !options.noCache,
-          claims: new CallClaims(context.root, warn),
-          ...(signal ? { signal } : {}),
-        }),
+        rows: new CheckedStore<CachedRow>(
+          opened.rows,
+          onCorrupt,
+          shared && { keyv: shared.rows, status: shared.status },
+        ),
+        calls: new CallCache(
+          new CheckedStore<CachedCall>(
+            opened.calls,
+            onCorrupt,
+            shared && { keyv: shared.calls, status: shared.status },
+          ),
+          {
+            reuse: !options.noCache,
+            claims: new CallClaims(context.root, warn),
+            ...(signal ? { signal } : {}),
+          },
+        ),
       };
     })();
     return caches;

@@ -1,3 +1,4 @@
+import { cacheUrlOf, cacheUrlProblem } from '../../cache/open-store.js';
 import { BuildContext } from '../../execute/build-context.js';
 import { runBuild } from '../../execute/build.js';
 import { computeStatus } from '../../execute/status.js';
@@ -46,6 +47,15 @@ export async function buildCommand(
   );
   if (!context.ok) {
     reportDiagnostics(root, context.error);
+    return EXIT_USAGE;
+  }
+
+  // experiment.yaml's `cache` was checked when it was loaded; KWGRAPH_CACHE is checked here.
+  const cacheProblem = cacheUrlProblem(cacheUrlOf(project.experiment));
+  if (cacheProblem !== undefined) {
+    reportDiagnostics(root, [
+      { message: `KWGRAPH_CACHE: ${cacheProblem}`, hint: 'unset it to use the local cache' },
+    ]);
     return EXIT_USAGE;
   }
 

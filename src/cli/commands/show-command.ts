@@ -1,5 +1,5 @@
 import { CheckedStore } from '../../cache/checked-store.js';
-import { DEFAULT_CACHE_URL, openCacheStores } from '../../cache/open-store.js';
+import { cacheUrlOf, openCacheStores } from '../../cache/open-store.js';
 import type { CachedCall } from '../../cache/call-cache.js';
 import { closestMatch } from '../../config/did-you-mean.js';
 import type { JsonObject } from '../../config/types.js';
@@ -88,8 +88,16 @@ export async function showCommand(runId: string, options: ShowCommandOptions): P
     return EXIT_USAGE;
   }
 
-  const stores = await openCacheStores(loaded.project.experiment.cache ?? DEFAULT_CACHE_URL, root);
-  const calls = new CheckedStore<CachedCall>(stores.calls);
+  // A run built from a teammate's rows has its calls in the shared store only.
+  const stores = await openCacheStores(cacheUrlOf(loaded.project.experiment), root, {
+    shared: { onUnreachable: (message) => process.stderr.write(`warning: ${message}\n`) },
+  });
+  const shared = stores.shared;
+  const calls = new CheckedStore<CachedCall>(
+    stores.calls,
+    undefined,
+    shared && { keyv: shared.calls, status: shared.status },
+  );
   let trace;
   try {
     trace = await traceRow(root, manifest, row.value.row, stageOrder, (key) => calls.get(key));
