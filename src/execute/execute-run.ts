@@ -12,7 +12,12 @@ import { hashBytes, hashValue, type ContentHash } from '../fingerprint/hash.js';
 import { rowDefinitionOf, type RunFingerprint } from '../fingerprint/run-fingerprint.js';
 import { describeReason, type StaleReason } from '../fingerprint/stale-reason.js';
 import { executeAggregation, type AggregationRow } from '../flow/execute-aggregation.js';
-import { executeFlowRow, messageOf, type CallRecord } from '../flow/execute-flow-row.js';
+import {
+  executeFlowRow,
+  messageOf,
+  type CallRecord,
+  type RowOutcome,
+} from '../flow/execute-flow-row.js';
 import type { NodeRuntime } from '../flow/execute-node.js';
 import { inputsForCacheKey, prepareFlowInputs } from '../flow/flow-inputs.js';
 import { followPath, resolveExpression, type ReferenceLookup } from '../flow/references.js';
@@ -66,7 +71,24 @@ export interface RunControl {
   readonly reuseRows: boolean;
   /** What this build stored, counted across runs for the summary of an interrupted build. */
   readonly saved: { rows: number };
+  /**
+   * Computes a row the caches do not hold. By default the flow runs here, in this process; a
+   * build that hands rows to workers elsewhere passes its own.
+   */
+  readonly computeRow?: RowComputer;
 }
+
+/** Runs a row's flow on its resolved inputs, wherever that happens. */
+export type RowComputer = (
+  job: RunJob,
+  key: RowKey,
+  inputs: Record<string, unknown>,
+  runtime: NodeRuntime,
+) => Promise<RowOutcome>;
+
+/** The default: the row's flow runs in this process. */
+export const computeRowHere: RowComputer = (job, _key, inputs, runtime) =>
+  executeFlowRow(job.run.flow, job.definition.nodes, inputs, runtime);
 
 /** A run's end: built (succeeded or failed), or stopped before every row was done. */
 export type RunOutcome =
@@ -269,7 +291,7 @@ async function executeRow(
     }
   }
 
-  const outcome = await executeFlowRow(job.run.flow, job.definition.nodes, inputs, runtime);
+  const outcome = await (control.computeRow ?? computeRowHere)(job, key, inputs, runtime);
   if (outcome.status === 'failed') {
     // A row cut short because the build is stopping has not failed: it runs next time.
     if (control.signal?.aborted) return { status: 'interrupted', calls: outcome.calls };
