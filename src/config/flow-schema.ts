@@ -130,7 +130,7 @@ export const flowSchema = z
     additional_includes: z
       .array(z.string())
       .optional()
-      .describe('promptflow copies these files in; not supported'),
+      .describe('Files or folders outside the flow folder that its nodes use under their own name'),
   })
   .meta({ title: 'kwgraph flow.yaml' });
 

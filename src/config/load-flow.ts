@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
+import { applyIncludes, resolveIncludes } from './additional-includes.js';
 import { checkFlow } from './check-flow.js';
 import { isPromptyFile } from '../templates/prompty-sections.js';
 import { flowSchema, type RawFlow } from './flow-schema.js';
@@ -73,8 +74,12 @@ export async function loadFlow(
     return { kind: 'read', flow: undefined, diagnostics: validated.diagnostics };
   }
 
-  const prompties = await readPrompties(root, dir, validated.value, env);
-  const normalized = normalizeFlow(validated.value, source, dir, prompties.definitions);
+  const includes = await resolveIncludes(root, dir, validated.value, source);
+  const raw = applyIncludes(validated.value, dir, includes);
+  const prompties = await readPrompties(root, dir, raw, env);
+  const normalized = normalizeFlow(raw, source, dir, prompties.definitions, [
+    ...includes.byName.values(),
+  ]);
   const checked = await checkFlow(root, normalized.flow);
   // A flow whose structure is broken (a node without its definition, variants without an
   // entry) would make the experiment's checks against it report follow-on errors; it is not
@@ -84,6 +89,7 @@ export async function loadFlow(
     flow: normalized.diagnostics.length === 0 ? normalized.flow : undefined,
     diagnostics: [
       ...validated.diagnostics,
+      ...includes.diagnostics,
       ...prompties.diagnostics,
       ...normalized.diagnostics,
       ...checked,

@@ -57,6 +57,7 @@ export function normalizeFlow(
   source: YamlSource,
   dir: string,
   prompties: ReadonlyMap<string, PromptyDefinition> = new Map(),
+  includes: readonly string[] = [],
 ): { flow: LoadedFlow; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const nodePaths = new Map<FlowNode, YamlPath>();
@@ -149,14 +150,6 @@ export function normalizeFlow(
   });
 
   checkVariantEntries(raw, source, diagnostics);
-  if (raw.additional_includes !== undefined && raw.additional_includes.length > 0) {
-    diagnostics.push(
-      source.diagnostic(['additional_includes'], '`additional_includes` is not supported', {
-        key: true,
-        hint: 'copy the files into the flow folder, so that they are part of its fingerprint',
-      }),
-    );
-  }
 
   const environmentVariables = Object.fromEntries(
     Object.entries(raw.environment_variables ?? {}).map(([name, value]) => [name, String(value)]),
@@ -168,6 +161,7 @@ export function normalizeFlow(
     outputs,
     nodes,
     nodeVariants,
+    includes: includes.length > 0 ? includes : undefined,
     environmentVariables:
       Object.keys(environmentVariables).length > 0 ? environmentVariables : undefined,
   });

@@ -290,6 +290,11 @@ export interface FlowConfig {
   readonly nodes: readonly FlowNode[];
   readonly nodeVariants: { readonly [node: string]: NodeVariants };
   /**
+   * Files and folders outside the flow folder that belong to the flow (promptflow's
+   * `additional_includes`), relative to the project root: part of its fingerprint.
+   */
+  readonly includes?: readonly string[];
+  /**
    * promptflow's `environment_variables`: set for the flow's Python tools. A value may read a
    * connection (`${openai.api_key}`), resolved only when the worker starts.
    */

@@ -1,4 +1,4 @@
-import type { DatasetConfig, LoadedProject } from '../config/types.js';
+import type { DatasetConfig, FlowConfig, LoadedProject } from '../config/types.js';
 import { parseDataset, readDataset, unreadableDataset } from '../data/read-dataset.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { CACHE_FORMAT_VERSION } from '../fingerprint/cache-format.js';
@@ -194,11 +194,11 @@ export class BuildContext {
     await (await fileHashCacheFor(this.root)).save();
   }
 
-  flowFileHashes(flowDir: string): Promise<Record<string, ContentHash>> {
-    let hashes = this.flowFiles.get(flowDir);
+  flowFileHashes(flow: FlowConfig): Promise<Record<string, ContentHash>> {
+    let hashes = this.flowFiles.get(flow.dir);
     if (hashes === undefined) {
-      hashes = hashFlowFiles(this.root, flowDir);
-      this.flowFiles.set(flowDir, hashes);
+      hashes = hashFlowFiles(this.root, flow.dir, flow.includes);
+      this.flowFiles.set(flow.dir, hashes);
     }
     return hashes;
   }

@@ -109,6 +109,7 @@ export async function runBuild(
     interpreter: pythonInterpreter(context.root, experiment.python),
     environment: (dir) =>
       flowEnvironment(context.project.flows[dir], experiment.connections, process.env),
+    includes: (dir) => context.project.flows[dir]?.includes,
   });
 
   const warn = (message: string) => emit({ type: 'warning', message });

@@ -50,8 +50,10 @@ export async function fingerprintRun(
   const datasetConfig = experiment.datasets[run.dataset];
   if (datasetConfig === undefined) throw new Error(`internal error: dataset ${run.dataset}`);
 
-  const allFiles = await context.flowFileHashes(run.flow.dir);
-  const unused = new Set(definition.unusedTemplates.map((file) => `${run.flow.dir}/${file}`));
+  const allFiles = await context.flowFileHashes(run.flow);
+  const unused = new Set(
+    definition.unusedTemplates.map((file) => path.posix.join(run.flow.dir, file)),
+  );
   const files: Record<string, ContentHash> = {};
   for (const [file, hash] of Object.entries(allFiles)) {
     if (!unused.has(file)) files[file] = hash;

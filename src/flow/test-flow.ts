@@ -113,6 +113,7 @@ export async function testFlow(
     root,
     interpreter: pythonInterpreter(root, experiment.python),
     environment: () => flowEnvironment(flow, experiment.connections, process.env),
+    includes: () => flow.includes,
   });
   const runtime = {
     root,

@@ -63,6 +63,8 @@ export interface WorkerOptions {
   readonly cwd: string;
   /** Variables on top of kwgraph's own environment. */
   readonly env: Readonly<Record<string, string>>;
+  /** Absolute folders to import from after the flow folder (where its included files sit). */
+  readonly importPaths?: readonly string[];
   readonly projectRoot: string;
 }
 
@@ -84,7 +86,12 @@ export class PythonWorker {
 
   constructor(private readonly options: WorkerOptions) {
     const runtime = pythonRuntimeDir();
-    const pythonPath = [runtime, options.cwd, process.env['PYTHONPATH']].filter(Boolean);
+    const pythonPath = [
+      runtime,
+      options.cwd,
+      ...(options.importPaths ?? []),
+      process.env['PYTHONPATH'],
+    ].filter(Boolean);
     this.child = spawn(options.interpreter, ['-u', path.join(runtime, WORKER_SCRIPT)], {
       cwd: options.cwd,
       env: {

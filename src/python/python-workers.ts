@@ -10,6 +10,8 @@ export interface PythonWorkersOptions {
    * PythonWorkerError when they cannot be resolved; the flow's calls then fail with it.
    */
   readonly environment: (flowDir: string) => Readonly<Record<string, string>>;
+  /** Files and folders a flow includes from outside its folder, relative to the root. */
+  readonly includes?: (flowDir: string) => readonly string[] | undefined;
 }
 
 /** The workers of one flow folder. */
@@ -110,6 +112,15 @@ export class PythonWorkers {
       interpreter: this.options.interpreter,
       cwd: path.join(this.options.root, flowDir),
       env: this.environmentOf(flowDir),
+      // An included `../shared/tools.py` imports as `tools`, an included folder `../common` as
+      // `common`: as if they sat in the flow folder, where promptflow would have copied them.
+      importPaths: [
+        ...new Set(
+          (this.options.includes?.(flowDir) ?? []).map((included) =>
+            path.join(this.options.root, path.dirname(included)),
+          ),
+        ),
+      ],
       projectRoot: this.options.root,
     });
     pool.all.add(worker);

@@ -149,6 +149,26 @@ describe('the keyword-correctness example', () => {
     expect(sum(report.runs, 'calls')).toBe(0);
   });
 
+  it('re-runs both flows that include the shared code, sending no call it already made', async () => {
+    const file = path.join(dir, 'flows/shared/split-attributes.ts');
+    await writeFile(file, `${await readFile(file, 'utf8')}\n// shared by describe and validate\n`);
+
+    const status = await runCli(dir, ['status']);
+    expect(status.stdout).toMatch(
+      /stale\s+describe@concise\s+code flows\/shared\/split-attributes\.ts changed/,
+    );
+    expect(status.stdout).toMatch(
+      /stale\s+validate@lenient_top10~describe@detailed\s+code flows\/shared\/split-attributes\.ts changed/,
+    );
+
+    const { code, report } = await buildJson(dir);
+    expect(code).toBe(0);
+    // Conservative: every run of both flows (and so every evaluate run) re-runs; the prompts
+    // they render are unchanged, so every call is served from the call cache.
+    expect(byStatus(report.runs, 'executed')).toHaveLength(14);
+    expect(sum(report.runs, 'calls')).toBe(0);
+  });
+
   it('shows describe → validate → evaluate lineage for all 14 runs', async () => {
     const tree = await runCli(dir, ['graph']);
     expect(tree.code).toBe(0);

@@ -31,7 +31,8 @@ stages:
     inputs: { a: "\${data.a}" }
 `,
   'items.jsonl': '{"id": "one", "a": "4", "b": 2}\n{"id": "two", "a": "1", "b": 0}\n',
-  'flows/divide/flow.dag.yaml': `inputs:
+  'flows/divide/flow.dag.yaml': `additional_includes: [../common/units.py]
+inputs:
   a: { type: int }
   b: { type: int }
 outputs:
@@ -45,11 +46,15 @@ nodes:
   'flows/divide/divide.py': `from promptflow import tool
 
 from helper import ratio
+from units import percent
 
 
 @tool
 def divide(a: int, b: int) -> float:
-    return ratio(a, b)
+    return percent(ratio(a, b))
+`,
+  'flows/common/units.py': `def percent(fraction):
+    return fraction * 100
 `,
   'flows/divide/helper.py': `def ratio(a, b):
     return a / b
@@ -152,13 +157,14 @@ describe('python nodes', () => {
       node: 'divide',
       error: [
         'ZeroDivisionError: division by zero',
-        '  at flows/divide/divide.py:8 in divide: return ratio(a, b)',
+        '  at flows/divide/divide.py:9 in divide: return percent(ratio(a, b))',
         '  at flows/divide/helper.py:2 in ratio: return a / b',
       ].join('\n'),
     });
-    // The other row ran, with the text "4" converted for the int input.
+    // The other row ran, with the text "4" converted for the int input, and the included
+    // module imported as if it sat in the flow folder.
     const outputs = await readFile(path.join(dir, 'cache/runs/divide/outputs.jsonl'), 'utf8');
-    expect(JSON.parse(outputs.split('\n')[0] ?? '')).toMatchObject({ outputs: { ratio: 2 } });
+    expect(JSON.parse(outputs.split('\n')[0] ?? '')).toMatchObject({ outputs: { ratio: 200 } });
   });
 
   it('point at the flow requirements when a module is missing, and install nothing', async () => {

@@ -7,7 +7,7 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 
 import { scoreRow } from '../../flows/evaluate/score-row.ts';
-import { splitAttributes } from '../../flows/validate/split-attributes.ts';
+import { splitAttributes } from '../../flows/shared/split-attributes.ts';
 import { listKeywords } from '../../flows/validate/list-keywords.ts';
 import complete from '../../models/offline-baseline.ts';
 

@@ -4,8 +4,8 @@
  * most-often-filled first. `keywords` entries are dropped (they are what is being judged), as
  * are empty values and attributes of any other priority.
  *
- * NOTE: flows/validate/split-attributes.ts is a copy of this file. Each flow folder holds all of
- * its code, so a flow's fingerprint covers everything it runs; change both together.
+ * Both flows include this file (`additional_includes` in their flow.yaml), so it is part of
+ * both flows' fingerprints: changing it re-runs every run of both.
  */
 
 /** An attribute as the prompts show it. */
