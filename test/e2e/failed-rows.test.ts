@@ -3,65 +3,8 @@ import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { buildJson, runCli, tempProject } from '../support/cli.js';
-
-const EXPERIMENT = `name: failing-rows
-datasets:
-  items: { path: items.jsonl, key: id }
-connections:
-  echo: { kind: module, module: echo-model.ts, model: echo-1 }
-defaults: { connection: echo, concurrency: 2 }
-stages:
-  shout:
-    flow: flows/shout
-    rows: items
-    inputs: { text: "\${data.text}" }
-  count:
-    flow: flows/count
-    rows: shout
-    inputs: { loud: "\${shout.outputs.loud}" }
-`;
-
-const SHOUT_FLOW = `inputs:
-  text: { type: string }
-outputs:
-  loud: { reference: "\${ask.output}" }
-nodes:
-  - name: check
-    type: code
-    source: { path: check.ts, function: check }
-    inputs: { text: "\${inputs.text}" }
-  - name: ask
-    type: llm
-    source: { path: ask.jinja2 }
-    inputs: { text: "\${check.output}" }
-`;
-
-const COUNT_FLOW = `inputs:
-  loud: { type: string }
-outputs:
-  length: { reference: "\${measure.output}" }
-nodes:
-  - name: measure
-    type: code
-    source: { path: measure.ts, function: measure }
-    inputs: { loud: "\${inputs.loud}" }
-  - name: total
-    type: code
-    aggregation: true
-    source: { path: measure.ts, function: total }
-    inputs: { lengths: "\${measure.output}" }
-`;
-
-/** Counts the calls that reach it, one line per call, so tests can see what was sent. */
-const ECHO_MODEL = `import { appendFileSync } from 'node:fs';
-export default async function complete(request: { messages: { content: string }[] }) {
-  const text = String(request.messages.at(-1)?.content ?? '');
-  appendFileSync(new URL('./calls.log', import.meta.url), text + '\\n');
-  return { choices: [{ message: { role: 'assistant', content: text.toUpperCase() } }],
-           usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } };
-}
-`;
+import { buildJson, runCli } from '../support/cli.js';
+import { failingRowsProject } from '../support/failing-rows-project.js';
 
 /**
  * A failing row fails its run, not the build's other rows: the run is `failed` with the row's
@@ -73,36 +16,14 @@ describe('failed rows', () => {
   let cleanup: () => Promise<void>;
 
   const calls = async () =>
-    (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    (await readFile(path.join(dir, 'calls.log'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter(Boolean);
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempProject([]));
-    await mkdir(path.join(dir, 'flows/shout'), { recursive: true });
-    await mkdir(path.join(dir, 'flows/count'), { recursive: true });
-    await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-    await writeFile(path.join(dir, 'experiment.yaml'), EXPERIMENT);
-    await writeFile(path.join(dir, 'echo-model.ts'), ECHO_MODEL);
-    await writeFile(path.join(dir, 'flows/shout/flow.yaml'), SHOUT_FLOW);
-    await writeFile(path.join(dir, 'flows/count/flow.yaml'), COUNT_FLOW);
-    await writeFile(path.join(dir, 'flows/shout/ask.jinja2'), '# user:\nsay {{ text }}\n');
-    await writeFile(
-      path.join(dir, 'flows/shout/check.ts'),
-      `export function check({ text }: { text: string }) {
-  if (text.includes('bad')) throw new Error('refusing "' + text + '"');
-  return text;
-}
-`,
-    );
-    await writeFile(
-      path.join(dir, 'flows/count/measure.ts'),
-      `export const measure = ({ loud }: { loud: string }) => loud.length;
-export const total = ({ lengths }: { lengths: number[] }) => ({ rows: lengths.length, total: lengths.reduce((a, b) => a + b, 0) });
-`,
-    );
-    const items = ['one', 'two', 'bad three', 'four', 'five'].map((text, i) =>
-      JSON.stringify({ id: `i${i + 1}`, text }),
-    );
-    await writeFile(path.join(dir, 'items.jsonl'), `${items.join('\n')}\n`);
+    ({ dir, cleanup } = await failingRowsProject({
+      texts: ['one', 'two', 'bad three', 'four', 'five'],
+    }));
   });
   afterAll(async () => cleanup());
 
@@ -121,8 +42,13 @@ export const total = ({ lengths }: { lengths: number[] }) => ({ rows: lengths.le
     expect(outputs.map((line) => line.status)).toEqual(['ok', 'ok', 'failed', 'ok', 'ok']);
     expect(outputs[2]).toMatchObject({ key: 'i3', node: 'check', error: 'refusing "bad three"' });
 
-    const metrics = JSON.parse(await readFile(path.join(dir, 'cache/runs/count~shout/metrics.json'), 'utf8'));
-    expect(metrics).toEqual({ rows: 4, total: 'SAY ONE'.length + 'SAY TWO'.length + 'SAY FOUR'.length + 'SAY FIVE'.length });
+    const metrics = JSON.parse(
+      await readFile(path.join(dir, 'cache/runs/count~shout/metrics.json'), 'utf8'),
+    );
+    expect(metrics).toEqual({
+      scored: 4,
+      total: 'SAY ONE'.length + 'SAY TWO'.length + 'SAY FOUR'.length + 'SAY FIVE'.length,
+    });
   });
 
   it('says why the failed runs are stale', async () => {

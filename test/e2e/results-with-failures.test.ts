@@ -4,64 +4,8 @@ import path from 'node:path';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli, tempProject } from '../support/cli.js';
-
-const EXPERIMENT = `name: some-rows-fail
-datasets:
-  items: { path: items.jsonl, key: id }
-connections:
-  echo: { kind: module, module: echo-model.ts, model: echo-1 }
-defaults: { connection: echo }
-stages:
-  shout:
-    flow: flows/shout
-    rows: items
-    inputs: { text: "\${data.text}" }
-  count:
-    flow: flows/count
-    rows: shout
-    inputs: { loud: "\${shout.outputs.loud}" }
-compare:
-  metric: total
-`;
-
-const SHOUT_FLOW = `inputs:
-  text: { type: string }
-outputs:
-  loud: { reference: "\${ask.output}" }
-nodes:
-  - name: check
-    type: code
-    source: { path: check.ts, function: check }
-    inputs: { text: "\${inputs.text}" }
-  - name: ask
-    type: llm
-    source: { path: ask.jinja2 }
-    inputs: { text: "\${check.output}" }
-`;
-
-const COUNT_FLOW = `inputs:
-  loud: { type: string }
-outputs:
-  length: { reference: "\${measure.output}" }
-nodes:
-  - name: measure
-    type: code
-    source: { path: measure.ts, function: measure }
-    inputs: { loud: "\${inputs.loud}" }
-  - name: total
-    type: code
-    aggregation: true
-    source: { path: measure.ts, function: total }
-    inputs: { lengths: "\${measure.output}" }
-`;
-
-const ECHO_MODEL = `export default async function complete(request: { messages: { content: string }[] }) {
-  const text = String(request.messages.at(-1)?.content ?? '');
-  return { choices: [{ message: { role: 'assistant', content: text.toUpperCase() } }],
-           usage: { prompt_tokens: 3, completion_tokens: 3, total_tokens: 6 } };
-}
-`;
+import { runCli } from '../support/cli.js';
+import { failingRowsProject } from '../support/failing-rows-project.js';
 
 /**
  * The result commands on an experiment where a row fails: the failure is shown, not hidden.
@@ -73,36 +17,10 @@ describe('results of runs with failed rows', () => {
   let cleanup: () => Promise<void>;
 
   beforeAll(async () => {
-    ({ dir, cleanup } = await tempProject([]));
-    await mkdir(path.join(dir, 'flows/shout'), { recursive: true });
-    await mkdir(path.join(dir, 'flows/count'), { recursive: true });
-    await writeFile(path.join(dir, 'package.json'), '{ "type": "module" }\n');
-    await writeFile(path.join(dir, 'experiment.yaml'), EXPERIMENT);
-    await writeFile(path.join(dir, 'echo-model.ts'), ECHO_MODEL);
-    await writeFile(path.join(dir, 'flows/shout/flow.yaml'), SHOUT_FLOW);
-    await writeFile(path.join(dir, 'flows/count/flow.yaml'), COUNT_FLOW);
-    await writeFile(
-      path.join(dir, 'flows/shout/ask.jinja2'),
-      '# system:\nbe loud\n# user:\nsay {{ text }}\n',
-    );
-    await writeFile(
-      path.join(dir, 'flows/shout/check.ts'),
-      `export function check({ text }: { text: string }) {
-  if (text.includes('bad')) throw new Error('refusing "' + text + '"');
-  return text;
-}
-`,
-    );
-    await writeFile(
-      path.join(dir, 'flows/count/measure.ts'),
-      `export const measure = ({ loud }: { loud: string }) => loud.length;
-export const total = ({ lengths }: { lengths: number[] }) => ({ total: lengths.reduce((a, b) => a + b, 0) });
-`,
-    );
-    const items = ['one', 'bad two', 'three'].map((text, i) =>
-      JSON.stringify({ id: `i${i + 1}`, text }),
-    );
-    await writeFile(path.join(dir, 'items.jsonl'), `${items.join('\n')}\n`);
+    ({ dir, cleanup } = await failingRowsProject({
+      texts: ['one', 'bad two', 'three'],
+      experimentTail: 'compare:\n  metric: total\n',
+    }));
     const build = await runCli(dir, ['build']);
     expect(build.code).toBe(1);
   });
@@ -116,6 +34,7 @@ export const total = ({ lengths }: { lengths: number[] }) => ({ total: lengths.r
         best: true,
         run: 'count~shout',
         total: 'SAY ONE'.length + 'SAY THREE'.length,
+        scored: 2,
         status: 'failed',
         rows: 3,
         rows_ok: 2,
