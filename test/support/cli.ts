@@ -20,22 +20,11 @@ export function runCli(
   args: readonly string[],
   options: { env?: Record<string, string | undefined>; timeoutMs?: number } = {},
 ): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
-      cwd,
-      env: { ...process.env, NO_COLOR: '1', KWGRAPH_CONNECTION: undefined, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? 100_000);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code: code ?? -1, stdout, stderr });
-    });
+  const started = startCli(cwd, args, options);
+  const timer = setTimeout(() => started.child.kill('SIGKILL'), options.timeoutMs ?? 100_000);
+  return started.done.then(({ code, stdout, stderr }) => {
+    clearTimeout(timer);
+    return { code, stdout, stderr };
   });
 }
 
