@@ -1,29 +1,24 @@
+import { stringify, type Options } from 'csv-stringify/sync';
+
 /**
- * CSV as RFC 4180 describes it, the dialect spreadsheets read: fields separated by commas, lines
- * ended by CRLF, a field quoted when it holds a comma, a quote, a line break or edge spaces,
- * and quotes inside doubled. Values that are not text (lists, objects) are written as JSON.
+ * CSV in the dialect spreadsheets read (RFC 4180): comma-separated, CRLF line ends, a field
+ * quoted when it holds a comma, a quote or a line break — or starts or ends with a space, which
+ * some readers would otherwise trim. Lists and objects are written as their JSON text.
+ *
+ * NOTE: values starting with `=`, `+`, `-` or `@` are written as they are: a spreadsheet may
+ * read them as formulas. They are model answers and dataset values the user chose to export.
  */
+const OPTIONS: Options = {
+  record_delimiter: 'windows',
+  // A bare line feed inside a field is quoted too, not only the CRLF that ends a record.
+  quoted_match: [/[\r\n]/, /^\s|\s$/],
+  cast: {
+    boolean: (value: boolean) => String(value),
+    object: (value: object) => JSON.stringify(value),
+  },
+};
 
-// NOTE: written here because no CSV writer is installed; csv-stringify (a sibling of the
-// csv-parse we read datasets with) would replace it. Values starting with `=`, `+`, `-` or `@`
-// are written as they are: a spreadsheet may read them as formulas.
-
-/** One CSV record, CRLF included. */
+/** One CSV record, CRLF included; null and undefined are empty fields. */
 export function csvRecord(values: readonly unknown[]): string {
-  return `${values.map(csvField).join(',')}\r\n`;
-}
-
-/** One field: empty for null or undefined, JSON text for lists and objects. */
-export function csvField(value: unknown): string {
-  const text = fieldText(value);
-  return /[",\r\n]|^\s|\s$/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
-}
-
-function fieldText(value: unknown): string {
-  if (value === null || value === undefined) return '';
-  if (typeof value === 'string') return value;
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') {
-    return String(value);
-  }
-  return JSON.stringify(value);
+  return stringify([values], OPTIONS);
 }
