@@ -35,7 +35,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     .argument('[targets...]', 'run ids or stage names')
     .option(
       '--force',
-      're-execute the selected runs even if fresh (rows and calls still cached)',
+      're-execute every row of the selected runs, even if fresh (LLM calls still cached)',
       false,
     )
     .option('--dry-run', 'say what would run and why, run nothing', false)

@@ -154,7 +154,9 @@ export async function runBuild(
 
   const control: RunControl = {
     ...(signal ? { signal } : {}),
-    reuseRows: !options.noCache,
+    // `--force` exists to re-run code the fingerprints cannot see (a module imported from
+    // outside the flow folder): its rows are computed again, their LLM calls still cached.
+    reuseRows: !options.noCache && !options.force,
     saved: { rows: 0 },
   };
   const assessOptions: AssessOptions = {
