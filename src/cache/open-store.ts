@@ -3,7 +3,8 @@ import path from 'node:path';
 
 import Keyv from 'keyv';
 
-import { openSharedStores, SHARED_SCHEMES, type SharedStores } from './shared-store.js';
+import { closestMatch } from '../config/did-you-mean.js';
+import { openSharedStores, redact, SHARED_SCHEMES, type SharedStores } from './shared-store.js';
 
 /** The default store: a SQLite file in the project's cache folder. */
 export const DEFAULT_CACHE_URL = 'sqlite://cache/kwgraph.sqlite';
@@ -27,13 +28,6 @@ export interface CacheStores {
 /** Thrown when the cache URL names a store kwgraph cannot open; a configuration error. */
 export class CacheUrlError extends Error {}
 
-/** Why kwgraph cannot open the store a URL names; undefined when it can. */
-export function unsupportedCacheUrl(url: string): string | undefined {
-  return url.startsWith('sqlite://')
-    ? undefined
-    : `cache store "${url}" is not supported; use sqlite://<path> (default ${DEFAULT_CACHE_URL})`;
-}
-
 /**
  * The cache URL in effect: `KWGRAPH_CACHE` when set (a teammate points one checkout at the team
  * store without editing the shared experiment.yaml), else experiment.yaml's `cache`, else the
@@ -54,17 +48,51 @@ export function cacheUrlProblem(url: string): string | undefined {
   const scheme = url.split(':')[0] ?? '';
   if (scheme === 'sqlite') return undefined;
   if ((SHARED_SCHEMES as readonly string[]).includes(scheme)) {
+    let parsed: URL;
     try {
-      new URL(url);
-      return undefined;
+      parsed = new URL(url);
     } catch {
-      return `cache store "${url}" is not a valid URL`;
+      return `cache store "${redact(url)}" is not a valid URL`;
     }
+    return sharedUrlProblem(parsed, scheme.startsWith('postgres'));
   }
   return (
     `cache store "${url}" is not supported; use sqlite://<path> (default ${DEFAULT_CACHE_URL}), ` +
     'redis://host:port or postgres://user@host/database'
   );
+}
+
+/** kwgraph's own parameters of a shared store's URL; the rest go to the driver. */
+const SHARED_PARAMETERS = ['prefix', 'table'];
+
+/**
+ * What is wrong with kwgraph's parameters of a redis:// or postgres:// URL. The table name goes
+ * into SQL as an identifier, so only a plain one is accepted; a misspelt parameter would
+ * silently use the default table or prefix, so one close to kwgraph's is refused too.
+ */
+function sharedUrlProblem(url: URL, postgres: boolean): string | undefined {
+  const shown = redact(url.toString());
+  const table = url.searchParams.get('table');
+  if (table !== null) {
+    if (!postgres) return `cache store "${shown}": \`table\` is for postgres:// stores only`;
+    if (!/^[A-Za-z_][A-Za-z0-9_]{0,62}$/.test(table)) {
+      return (
+        `cache store "${shown}": table name "${table}" is not allowed; use letters, digits ` +
+        'and underscores, starting with a letter or underscore (at most 63)'
+      );
+    }
+  }
+  if (url.searchParams.get('prefix') === '') {
+    return `cache store "${shown}": \`prefix\` is empty; leave it out for the default (kwgraph)`;
+  }
+  for (const name of url.searchParams.keys()) {
+    if (SHARED_PARAMETERS.includes(name)) continue;
+    const meant = closestMatch(name, SHARED_PARAMETERS);
+    if (meant !== undefined) {
+      return `cache store "${shown}": unknown parameter \`${name}\`; did you mean \`${meant}\`?`;
+    }
+  }
+  return undefined;
 }
 
 /** The local store of a URL: the file itself, or the default file in front of a shared store. */

@@ -36,6 +36,27 @@ describe('the cache URL', () => {
     expect(cacheUrlProblem('redis://[oops')).toContain('is not a valid URL');
   });
 
+  it('takes only a plain table name and refuses misspelt parameters', () => {
+    const injected =
+      'postgres://root@127.0.0.1/test?table=t(k%20text);CREATE%20TABLE%20evil(i%20int);--';
+    expect(cacheUrlProblem(injected)).toMatch(/table name "t\(k text\);CREATE.*" is not allowed/);
+    expect(cacheUrlProblem('postgres://root@127.0.0.1/test?table=bad%20name')).toContain(
+      'is not allowed',
+    );
+    expect(cacheUrlProblem('postgres://root@127.0.0.1/test?table=team_cache_2')).toBeUndefined();
+    expect(cacheUrlProblem('redis://127.0.0.1:6379?table=t')).toContain(
+      '`table` is for postgres:// stores only',
+    );
+    expect(cacheUrlProblem('postgres://u:pw@127.0.0.1/test?tabel=x')).toBe(
+      'cache store "postgres://u:***@127.0.0.1/test?tabel=x": unknown parameter `tabel`; ' +
+        'did you mean `table`?',
+    );
+    expect(cacheUrlProblem('redis://127.0.0.1:6379?prefx=team')).toContain('did you mean `prefix`');
+    expect(cacheUrlProblem('redis://127.0.0.1:6379?prefix=')).toContain('`prefix` is empty');
+    // Parameters of the driver itself pass through.
+    expect(cacheUrlProblem('postgres://root@127.0.0.1/test?sslmode=disable')).toBeUndefined();
+  });
+
   it('keeps a local SQLite file in front of a shared store', () => {
     expect(localCacheUrl('sqlite://elsewhere.sqlite')).toBe('sqlite://elsewhere.sqlite');
     expect(localCacheUrl('redis://127.0.0.1:6379')).toBe(DEFAULT_CACHE_URL);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { readFile, readdir, writeFile } from 'node:fs/promises';
+import { readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
@@ -118,8 +118,10 @@ describe.each([
     expect(storedHere.every((stored) => stored !== undefined)).toBe(true);
     expect(storedHere).toEqual(storedCalls((await runCli(first.dir, show)).stdout));
 
-    // The rows the second clone read from the team store are now in its own local cache.
-    const offline = await runCli(second.dir, ['build', '--json', '--force'], {
+    // The rows the second clone read from the team store are now in its own local cache: with
+    // its runs gone and the team store unreachable, every run is rebuilt from that alone.
+    await rm(path.join(second.dir, 'cache/runs'), { recursive: true });
+    const offline = await runCli(second.dir, ['build', '--json'], {
       env: { KWGRAPH_CACHE: 'redis://127.0.0.1:1' },
     });
     expect(offline.code, offline.stderr).toBe(0);

@@ -2,7 +2,7 @@ import { createInterface } from 'node:readline/promises';
 
 import { cacheContents, clearCache } from '../../cache/clear-cache.js';
 import { collectGarbage } from '../../cache/collect-garbage.js';
-import { DEFAULT_CACHE_URL, unsupportedCacheUrl } from '../../cache/open-store.js';
+import { cacheUrlOf, cacheUrlProblem } from '../../cache/open-store.js';
 import { BuildContext } from '../../execute/build-context.js';
 import type { CacheInUse } from '../../locks/hold-runs.js';
 import {
@@ -89,7 +89,8 @@ async function planOrReport(options: GlobalOptions): Promise<BuildContext | unde
     reportDiagnostics(project.experiment.root, context.error);
     return undefined;
   }
-  const badUrl = unsupportedCacheUrl(project.experiment.cache ?? DEFAULT_CACHE_URL);
+  // A shared store's URL is checked too, though `cache` commands work on the local file only.
+  const badUrl = cacheUrlProblem(cacheUrlOf(project.experiment));
   if (badUrl !== undefined) {
     reportDiagnostics(project.experiment.root, [{ message: badUrl }]);
     return undefined;
