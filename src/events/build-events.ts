@@ -20,7 +20,10 @@ export interface RunSummary {
   /** The same reasons, as data. */
   readonly causes: readonly StaleReason[];
   readonly rows: number;
+  /** Rows whose flow failed. */
   readonly rowsFailed: number;
+  /** Rows not run because an upstream run has no output for them. */
+  readonly rowsSkipped: number;
   /** Rows served from the row cache. */
   readonly rowsCached: number;
   /** LLM requests actually sent. */

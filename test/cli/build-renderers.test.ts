@@ -20,6 +20,7 @@ function finish(): BuildEvent {
     reasons: ['never built'],
     rows: 100,
     rowsFailed: 0,
+    rowsSkipped: 0,
     rowsCached: 0,
     calls: 100,
     cachedCalls: 0,

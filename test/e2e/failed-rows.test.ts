@@ -32,7 +32,9 @@ describe('failed rows', () => {
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/failed\s+shout\s+1 of 5 rows failed/);
     expect(result.stdout).toContain('row i3 in check: refusing "bad three"');
-    expect(result.stdout).toMatch(/failed\s+count~shout\s+1 of 5 rows failed/);
+    expect(result.stdout).toMatch(
+      /failed\s+count~shout\s+1 of 5 rows skipped \(no upstream output\)/,
+    );
     expect(await calls()).toHaveLength(4);
 
     const outputs = (await readFile(path.join(dir, 'cache/runs/shout/outputs.jsonl'), 'utf8'))

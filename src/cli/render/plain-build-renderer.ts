@@ -108,9 +108,7 @@ function finishLine(summary: RunSummary, style: ReturnType<typeof styles>): stri
   }
   const label = summary.status === 'failed' ? style.red('failed') : style.green('done  ');
   const parts = [
-    summary.rowsFailed > 0
-      ? `${summary.rowsFailed} of ${plural(summary.rows, 'row')} failed`
-      : plural(summary.rows, 'row'),
+    rowCounts(summary),
     `${plural(summary.calls, 'call')} sent`,
     `${summary.cachedCalls} from call cache`,
     `${summary.rowsCached} rows cached`,
@@ -119,6 +117,16 @@ function finishLine(summary: RunSummary, style: ReturnType<typeof styles>): stri
   if (summary.cost !== undefined && summary.calls > 0) parts.push(dollars(summary.cost));
   parts.push(seconds(summary.durationMs));
   return `${label}  ${summary.id}  ${style.dim(parts.join(' · '))}`;
+}
+
+/** `42 rows`, or what did not go well: `1 of 42 rows failed, 3 skipped`. */
+function rowCounts(summary: RunSummary): string {
+  const { rows, rowsFailed: failed, rowsSkipped: skipped } = summary;
+  if (failed === 0 && skipped === 0) return plural(rows, 'row');
+  if (skipped === 0) return `${failed} of ${plural(rows, 'row')} failed`;
+  const skippedText = `skipped (no upstream output)`;
+  if (failed === 0) return `${skipped} of ${plural(rows, 'row')} ${skippedText}`;
+  return `${failed} of ${plural(rows, 'row')} failed, ${skipped} ${skippedText}`;
 }
 
 /** The closing block: metrics of every run that has them, then the totals. */
