@@ -218,7 +218,8 @@ export async function runRowWorker(options: RowWorkerOptions): Promise<WorkerSum
     // A row may be taken over a few times (its workers died, or froze past the timeout)
     // before it counts as failed.
     maxStalledCount: 3,
-    name: `kwgraph ${who}`,
+    // Redis client names take no spaces: the build counts the workers by them.
+    name: `kwgraph@${who}`.replace(/[^\w.:@-]/g, '_'),
   });
   worker.on('error', (error) => warn(`queue ${address.shown}: ${error.message}`));
   await worker.waitUntilReady();
