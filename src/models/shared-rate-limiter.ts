@@ -22,6 +22,9 @@ import {
  * sixth of the minute's budget each, as the local limiter's buckets hold a sixth: a build starts
  * at once but cannot spend a minute's budget in one burst. Services count quotas over windows of
  * 1 to 10 seconds too.
+ *
+ * NOTE: windows are fixed, not sliding: across the boundary of two windows, two windows' worth
+ * can start within a moment.
  */
 const WINDOW_SECONDS = 10;
 const WINDOWS_PER_MINUTE = 60 / WINDOW_SECONDS;
@@ -116,19 +119,29 @@ export class SharedRateLimiter implements RateLimiter {
   /** Takes `points` from a window; 0 when taken, else the milliseconds until the next window. */
   private async take(window: RateLimiterRedis | undefined, points: number): Promise<number> {
     if (window === undefined) return 0;
+    // Looked at first, so that a refusal counts nothing: giving points back after a refusal
+    // could land in the next window, as a credit beyond its budget.
+    const current = await window.get(this.key);
+    if (current !== null && current.remainingPoints < points) {
+      return Math.max(1, current.msBeforeNext);
+    }
     try {
       await window.consume(this.key, points);
       return 0;
     } catch (error) {
       if (!(error instanceof RateLimiterRes)) throw error;
-      // A refused attempt was counted too: give it back, so the count is what was sent.
-      await window.reward(this.key, points);
+      // Another process took the rest meanwhile. What this attempt counted stays counted until
+      // the window ends: on the safe side.
       return Math.max(1, error.msBeforeNext);
     }
   }
 
+  /** Gives points back to the current window, never below an empty window. */
   private async give(window: RateLimiterRedis | undefined, points: number): Promise<void> {
-    if (window !== undefined && points > 0) await window.reward(this.key, points);
+    if (window === undefined || points <= 0) return;
+    const after = await window.reward(this.key, points);
+    // The window the points came from may have ended: a new one starts empty, not in credit.
+    if (after.consumedPoints < 0) await window.penalty(this.key, -after.consumedPoints);
   }
 }
 

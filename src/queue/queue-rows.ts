@@ -24,6 +24,7 @@ export interface RowQueue {
   close(): Promise<void>;
 }
 
+/** What every job of a build carries besides its row, and how the build is told things. */
 export interface RowQueueOptions {
   /** The build's shared cache URL, without password: workers check that they write to it. */
   readonly cache: string;

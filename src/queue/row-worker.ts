@@ -23,6 +23,7 @@ import { CheckoutChecks } from './check-checkout.js';
 import type { QueueAddress } from './queue-url.js';
 import { REFUSED, ROW_QUEUE, type RowJobData, type RowJobResult } from './row-job.js';
 
+/** A worker's checkout, its queue and how it works. */
 export interface RowWorkerOptions {
   readonly project: LoadedProject;
   readonly address: QueueAddress;
@@ -97,6 +98,9 @@ export async function runRowWorker(options: RowWorkerOptions): Promise<WorkerSum
         onCorrupt,
         shared && { keyv: shared.calls, status: shared.status },
       );
+      // NOTE: claims are files of this checkout: workers in other checkouts may send a request
+      // this one is sending (both answers are stored; the last wins). Under --no-cache, a fresh
+      // answer is reused only by the worker that got it.
       const claims = new CallClaims(root, warn);
       return {
         rows: new CheckedStore<CachedRow>(

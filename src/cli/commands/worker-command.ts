@@ -6,6 +6,7 @@ import { EXIT_USAGE, loadOrReport, reportDiagnostics, type GlobalOptions } from 
 import { plural } from '../render/format.js';
 import { stopOnSignals } from '../stop-on-signals.js';
 
+/** `kwgraph worker`'s options. */
 export interface WorkerCommandOptions extends GlobalOptions {
   readonly queue: string;
   readonly concurrency: number;
