@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { CacheUrlError } from '../cache/open-store.js';
 import { GRAPH_FORMATS, type GraphFormat } from '../plan/render-graph.js';
 import { buildCommand } from './commands/build-command.js';
+import { workerCommand } from './commands/worker-command.js';
 import { flowTestCommand } from './commands/flow-test-command.js';
 import { cacheClearCommand, cacheGcCommand } from './commands/cache-command.js';
 import { graphCommand } from './commands/graph-command.js';
@@ -53,8 +54,30 @@ export async function main(argv: readonly string[]): Promise<number> {
         .default(true),
     )
     .option('--no-retry-failed', 'keep rows that failed last time failed, without retrying')
+    .option(
+      '--queue <url>',
+      'hand rows to `kwgraph worker` processes through this Redis queue (redis://host:port[?name=queue])',
+    )
     .action(async (targets: string[], _options, command: Command) => {
       exitCode = await buildCommand(targets, globals(command) as never);
+    });
+
+  program
+    .command('worker')
+    .description('compute the rows of `build --queue` builds, on this machine, until stopped')
+    .requiredOption(
+      '--queue <url>',
+      'the Redis queue the builds use (redis://host:port[?name=queue])',
+    )
+    .option('--concurrency <n>', 'rows computed at once', positiveInteger, 4)
+    .option(
+      '--stall-timeout <seconds>',
+      'a row whose worker shows no sign of life for this long goes to another worker',
+      positiveNumber,
+      30,
+    )
+    .action(async (_options, command: Command) => {
+      exitCode = await workerCommand(globals(command) as never);
     });
 
   program
@@ -146,6 +169,14 @@ function booleanValue(value: string): boolean {
   if (/^(true|yes|1)$/i.test(value)) return true;
   if (/^(false|no|0)$/i.test(value)) return false;
   throw new InvalidArgumentError('expected true or false, e.g. --retry-failed=false');
+}
+
+function positiveNumber(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) {
+    throw new InvalidArgumentError('expected a number above 0, e.g. 30 or 2.5');
+  }
+  return number;
 }
 
 function positiveInteger(value: string): number {

@@ -8,6 +8,7 @@ import { referencesIn } from '../flow/references.js';
 import { CallClaims } from '../locks/call-claims.js';
 import { lockRun } from '../locks/run-lock.js';
 import type { ChatModel } from '../models/chat-model.js';
+import type { LimiterFactory } from '../models/rate-limiter.js';
 import { ConnectionSetupError, createChatModel } from '../models/create-chat-model.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import { flowEnvironment } from '../python/python-connections.js';
@@ -26,6 +27,7 @@ import {
   executeRun,
   summaryOf,
   type CachedRow,
+  type RowComputer,
   type RunControl,
   type UpstreamOutputs,
 } from './execute-run.js';
@@ -52,6 +54,12 @@ export interface BuildOptions {
    * are stored. Runs not finished are left unbuilt, for the next build to resume.
    */
   readonly signal?: AbortSignal;
+  /** Where rows the caches do not hold are computed; in this process by default. */
+  readonly computeRow?: RowComputer;
+  /** Limiters of the endpoints this build calls; each process has its own by default. */
+  readonly limiters?: LimiterFactory;
+  /** The cache store to use instead of the one the project and KWGRAPH_CACHE name. */
+  readonly cacheUrl?: string;
 }
 
 export interface BuildReport {
@@ -102,7 +110,7 @@ export async function runBuild(
   if (unreadable.length > 0) return fail(sortDiagnostics(unreadable));
 
   const models = new Map<string, ChatModel>();
-  const opened = await openConnections(context, options.force, models);
+  const opened = await openConnections(context, options.force, models, options.limiters);
   if (!opened.ok) return opened;
   const python = new PythonWorkers({
     root: context.root,
@@ -124,9 +132,13 @@ export async function runBuild(
     caches ??= (async () => {
       // Loaded here, not at start-up: a build with every run fresh never loads the driver.
       const store = await import('../cache/open-store.js');
-      stores = store.openCacheStores(store.cacheUrlOf(experiment), context.root, {
-        shared: { onUnreachable: warn },
-      });
+      stores = store.openCacheStores(
+        options.cacheUrl ?? store.cacheUrlOf(experiment),
+        context.root,
+        {
+          shared: { onUnreachable: warn },
+        },
+      );
       const opened = await stores;
       const { shared } = opened;
       return {
@@ -158,6 +170,7 @@ export async function runBuild(
     // outside the flow folder): its rows are computed again, their LLM calls still cached.
     reuseRows: !options.noCache && !options.force,
     saved: { rows: 0 },
+    ...(options.computeRow ? { computeRow: options.computeRow } : {}),
   };
   const assessOptions: AssessOptions = {
     force: options.force,
@@ -177,7 +190,10 @@ export async function runBuild(
       if (config === undefined) throw new Error(`internal error: connection ${name} of ${run.id}`);
       // Loaded on first use: the model clients are the heaviest modules kwgraph has.
       const { createChatModel } = await import('../models/create-chat-model.js');
-      models.set(name, await createChatModel(context.root, config, context));
+      models.set(
+        name,
+        await createChatModel(context.root, config, context, process.env, options.limiters),
+      );
     }
   };
 

@@ -1,5 +1,6 @@
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import type { ChatModel } from '../models/chat-model.js';
+import type { LimiterFactory } from '../models/rate-limiter.js';
 import { ConnectionSetupError, createChatModel } from '../models/create-chat-model.js';
 import { resolveRunDefinition } from '../plan/run-definition.js';
 import { fail, ok, type Result } from '../util/result.js';
@@ -16,6 +17,7 @@ export async function openConnections(
   context: BuildContext,
   force: boolean,
   models: Map<string, ChatModel>,
+  limiters?: LimiterFactory,
 ): Promise<Result<void, Diagnostic[]>> {
   const status = await computeStatus(context, { force });
   if (!status.ok) return status;
@@ -37,7 +39,10 @@ export async function openConnections(
     const connection = context.project.experiment.connections[name];
     if (connection === undefined || models.has(name)) continue;
     try {
-      models.set(name, await createChatModel(context.root, connection, context));
+      models.set(
+        name,
+        await createChatModel(context.root, connection, context, process.env, limiters),
+      );
     } catch (error) {
       if (!(error instanceof ConnectionSetupError)) throw error;
       diagnostics.push({ message: error.message, position: connection.position, hint: error.hint });

@@ -3,6 +3,7 @@ import type { ContentHash } from '../fingerprint/hash.js';
 import type { ChatModel } from './chat-model.js';
 import { moduleModel } from './module-model.js';
 import { openAiModel } from './openai-model.js';
+import type { LimiterFactory } from './rate-limiter.js';
 
 /** Thrown when a connection cannot be used as configured (e.g. its API key is not set). */
 export class ConnectionSetupError extends Error {
@@ -18,13 +19,14 @@ export class ConnectionSetupError extends Error {
 /**
  * Opens the endpoint a connection names. A remote connection's keys are read here, from the
  * variables its endpoints name; a missing one is reported by name (never by value) before any
- * request is sent.
+ * request is sent. `limiters` makes the limiter of each endpoint (by default one of this process).
  */
 export async function createChatModel(
   root: string,
   connection: ConnectionConfig,
   hashes: { moduleHash(file: string): Promise<ContentHash> },
   env: Readonly<Record<string, string | undefined>> = process.env,
+  limiters?: LimiterFactory,
 ): Promise<ChatModel> {
   switch (connection.kind) {
     case 'module':
@@ -49,7 +51,13 @@ export async function createChatModel(
             '(a server that takes no key: `api_key_env: none`)',
         );
       }
-      return openAiModel(connection, keys);
+      if (limiters === undefined) return openAiModel(connection, keys);
+      const endpoints = new Map(connection.endpoints.map((endpoint) => [endpoint.name, endpoint]));
+      return openAiModel(connection, keys, (name) => {
+        const endpoint = endpoints.get(name);
+        if (endpoint === undefined) throw new Error(`internal error: endpoint ${name}`);
+        return limiters(connection, endpoint);
+      });
     }
   }
 }

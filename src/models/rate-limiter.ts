@@ -1,4 +1,9 @@
-import type { EndpointLimits } from '../config/types.js';
+import type {
+  AzureEndpointConfig,
+  EndpointLimits,
+  OpenAiEndpointConfig,
+  RemoteConnectionConfig,
+} from '../config/types.js';
 
 /**
  * What an endpoint pool asks of one endpoint's limits. Small and asynchronous on purpose: the
@@ -13,6 +18,15 @@ export interface RateLimiter {
   /** How busy the endpoint is: requests in flight over the requests it may have in flight. */
   load(): number;
 }
+
+/**
+ * Makes the limiter of one endpoint of a connection. Each process makes its own by default
+ * (`LocalRateLimiter`); processes that share an endpoint's budget pass a factory of shared ones.
+ */
+export type LimiterFactory = (
+  connection: RemoteConnectionConfig,
+  endpoint: OpenAiEndpointConfig | AzureEndpointConfig,
+) => RateLimiter;
 
 /** `retryInMs` absent: ask again when a request in flight ends. */
 export type Acquired = { readonly ok: true } | { readonly ok: false; readonly retryInMs?: number };

@@ -58,7 +58,10 @@ export interface RecordedRequest {
   readonly callId: string;
   /** Date.now() when the request's body had arrived. */
   readonly arrivedAt: number;
-  /** What the server did: an HTTP status, `dropped`, or `slow` followed by the status. */
+  /**
+   * What the server did: an HTTP status, `dropped`, `slow` followed by the status, or `aborted`
+   * when the client went away before the answer was sent (it never got one).
+   */
   outcome: string;
 }
 
@@ -95,6 +98,14 @@ export interface OpenAiTestServer {
   clearRequests(): void;
   /** The most requests an endpoint had in flight at once. */
   maxInFlight(endpoint?: string): number;
+  /** The requests an endpoint has in flight now. */
+  inFlightNow(endpoint?: string): number;
+  /**
+   * Holds every answer until `release()`: requests arrive and wait, so a test can act while
+   * clients have requests in flight and know that none of them was answered meanwhile.
+   */
+  hold(): void;
+  release(): void;
   /** Serves `bytes` at `<url>/images/<name>`. */
   serveImage(name: string, bytes: Buffer, contentType?: string): string;
   close(): Promise<void>;
@@ -108,6 +119,7 @@ export async function startOpenAiTestServer(): Promise<OpenAiTestServer> {
   let rules: FaultRule[] = [];
   const images = new Map<string, { bytes: Buffer; contentType: string }>();
   const inFlight = new Map<string, { now: number; max: number }>();
+  let held: { promise: Promise<void>; release: () => void } | undefined;
 
   const server: Server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
@@ -205,8 +217,14 @@ export async function startOpenAiTestServer(): Promise<OpenAiTestServer> {
       if (res.destroyed || req.socket.destroyed) return;
       request.outcome = 'slow 200';
     } else {
-      request.outcome = '200';
+      request.outcome = 'pending';
     }
+    while (held !== undefined) await held.promise;
+    if (res.destroyed || req.socket.destroyed) {
+      request.outcome = 'aborted';
+      return;
+    }
+    if (request.outcome === 'pending') request.outcome = '200';
     sendJson(res, 200, completion);
   }
 
@@ -278,6 +296,18 @@ export async function startOpenAiTestServer(): Promise<OpenAiTestServer> {
       requests.length = 0;
     },
     maxInFlight: (endpoint = '') => inFlight.get(endpoint)?.max ?? 0,
+    inFlightNow: (endpoint = '') => inFlight.get(endpoint)?.now ?? 0,
+    hold() {
+      if (held !== undefined) return;
+      let release = () => {};
+      const promise = new Promise<void>((resolve) => (release = resolve));
+      held = { promise, release };
+    },
+    release() {
+      const was = held;
+      held = undefined;
+      was?.release();
+    },
     serveImage(name, bytes, contentType = 'image/png') {
       images.set(name, { bytes, contentType });
       return `${url}/images/${encodeURIComponent(name)}`;

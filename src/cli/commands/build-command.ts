@@ -17,6 +17,35 @@ import { expectedWork } from './expected-work.js';
 import { plural } from '../render/format.js';
 import { stopOnSignals } from '../stop-on-signals.js';
 import { printStatus } from './status-command.js';
+import type { QueueBuild } from '../../queue/queue-build.js';
+import type { QueueAddress } from '../../queue/queue-url.js';
+
+/** Longest side of local images sent to models (a queue build tells its workers). */
+const IMAGE_MAX_SIDE = 1024;
+
+interface QueueSetup {
+  readonly address: QueueAddress;
+  readonly cacheUrl: string;
+}
+
+/** The queue `--queue` names and the cache its build uses; a string says why it cannot be used. */
+async function checkQueue(
+  url: string,
+  experiment: { readonly name: string; readonly cache?: string },
+): Promise<QueueSetup | string> {
+  const { parseQueueUrl, QueueUrlError } = await import('../../queue/queue-url.js');
+  const { queueCacheUrl, queueUnreachable } = await import('../../queue/queue-cache.js');
+  let address: QueueAddress;
+  try {
+    address = parseQueueUrl(url, experiment.name);
+  } catch (error) {
+    if (error instanceof QueueUrlError) return error.message;
+    throw error;
+  }
+  const unreachable = await queueUnreachable(address);
+  if (unreachable !== undefined) return `--queue ${address.shown}: unreachable (${unreachable})`;
+  return { address, cacheUrl: queueCacheUrl(experiment, address) };
+}
 
 export interface BuildCommandOptions extends GlobalOptions {
   readonly force: boolean;
@@ -29,6 +58,8 @@ export interface BuildCommandOptions extends GlobalOptions {
   readonly cache?: boolean;
   /** False with `--retry-failed=false` (or `--no-retry-failed`). */
   readonly retryFailed?: boolean;
+  /** `--queue redis://…`: rows are computed by `kwgraph worker` processes taking them from it. */
+  readonly queue?: string;
 }
 
 /** `kwgraph build [target ...]` */
@@ -59,6 +90,18 @@ export async function buildCommand(
     return EXIT_USAGE;
   }
 
+  // The queue is checked before anything runs: a bad URL or a server that does not answer is a
+  // usage error, not a build waiting forever.
+  let queued: QueueSetup | undefined;
+  if (options.queue !== undefined && !options.dryRun) {
+    const setup = await checkQueue(options.queue, project.experiment);
+    if (typeof setup === 'string') {
+      reportDiagnostics(root, [{ message: setup, hint: 'start Redis, or fix the URL' }]);
+      return EXIT_USAGE;
+    }
+    queued = setup;
+  }
+
   const noCache = options.cache === false;
   const retryFailed = options.retryFailed !== false;
   if (options.dryRun) {
@@ -84,7 +127,20 @@ export async function buildCommand(
 
   const stop = stopOnSignals((line) => process.stderr.write(`${line}\n`));
   let report;
+  let queue: QueueBuild | undefined;
   try {
+    if (queued !== undefined) {
+      const { openQueueBuild } = await import('../../queue/queue-build.js');
+      queue = await openQueueBuild(queued.address, {
+        cacheUrl: queued.cacheUrl,
+        connection: context.value.connectionOverride,
+        concurrency: options.concurrency,
+        imageMaxSide: IMAGE_MAX_SIDE,
+        fresh: noCache,
+        signal: stop.signal,
+        emit: renderer.render,
+      });
+    }
     report = await runBuild(
       context.value,
       {
@@ -93,6 +149,8 @@ export async function buildCommand(
         noCache,
         retryFailed,
         signal: stop.signal,
+        imageMaxSide: IMAGE_MAX_SIDE,
+        ...queue?.options,
       },
       renderer.render,
     );
@@ -107,6 +165,7 @@ export async function buildCommand(
     }
     throw error;
   } finally {
+    await queue?.close();
     renderer.stop();
     stop.dispose();
   }
