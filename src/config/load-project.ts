@@ -59,7 +59,8 @@ export async function loadProject(
   if (!parsed.ok) return fail(sortDiagnostics(parsed.error));
   const source = parsed.value;
 
-  const diagnostics = interpolateEnvironment(source, options.env ?? process.env);
+  const unset = interpolateEnvironment(source, options.env ?? process.env);
+  const diagnostics: Diagnostic[] = [];
   const data = source.toData();
   const validated = validateSource(source, experimentSchema, data);
   diagnostics.push(...validated.diagnostics);
@@ -83,14 +84,29 @@ export async function loadProject(
         flows,
       })),
     );
-    if (diagnostics.length === 0) {
+    if (diagnostics.length === 0 && unset.length === 0) {
       const flowConfigs: Record<string, FlowConfig> = {};
       for (const [dir, flow] of flows) flowConfigs[dir] = flow.config;
       return ok({ experiment: normalized.experiment, flows: flowConfigs });
     }
   }
 
-  return fail(sortDiagnostics(diagnostics));
+  return fail(sortDiagnostics([...unset, ...withoutFollowOns(diagnostics, unset)]));
+}
+
+/**
+ * The diagnostics that are not about a value an unset variable left as written: there, the
+ * variable is the problem, and what the checks say of `${NAME}` as a value would mislead.
+ */
+function withoutFollowOns(
+  diagnostics: readonly Diagnostic[],
+  unset: readonly Diagnostic[],
+): Diagnostic[] {
+  if (unset.length === 0) return [...diagnostics];
+  const lineOf = (diagnostic: Diagnostic) =>
+    diagnostic.position && `${diagnostic.position.file}:${diagnostic.position.line}`;
+  const lines = new Set(unset.map(lineOf));
+  return diagnostics.filter((diagnostic) => !lines.has(lineOf(diagnostic)));
 }
 
 /**

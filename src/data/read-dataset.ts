@@ -82,6 +82,8 @@ export function parseDataset(
 interface LineRecord {
   readonly line: number;
   readonly data: JsonObject;
+  /** The line as written (JSONL), to point into it. */
+  readonly text?: string;
 }
 
 function readJsonl(text: string, file: string): Result<LineRecord[], Diagnostic[]> {
@@ -113,7 +115,7 @@ function readJsonl(text: string, file: string): Result<LineRecord[], Diagnostic[
       );
       continue;
     }
-    records.push({ line, data: value as JsonObject });
+    records.push({ line, data: value as JsonObject, text: content });
   }
   return problems.any() ? fail(problems.list()) : ok(records);
 }
@@ -192,7 +194,7 @@ function assignKeys(
     } else if (firstLine.has(rowKey)) {
       problems.add(
         record.line,
-        1,
+        columnOf(record.text, key),
         `duplicate key \`${rowKey}\` in column \`${key}\` (first on line ${firstLine.get(rowKey)})`,
       );
     } else {
@@ -201,6 +203,12 @@ function assignKeys(
     return { key: rowKey ?? String(index), index, data: record.data };
   });
   return problems.any() ? fail(problems.list()) : ok(rows);
+}
+
+/** Where column `key` is named on a JSONL line (1 when unknown, as for CSV rows). */
+function columnOf(text: string | undefined, key: string): number {
+  const at = text?.indexOf(JSON.stringify(key)) ?? -1;
+  return at === -1 ? 1 : at + 1;
 }
 
 /** Collects per-line diagnostics for one file, capped so a wrong file gives a short report. */

@@ -57,13 +57,14 @@ function formatOne(
     const location = `${position.file}:${position.line}:${position.column}`;
     out.push(`${paint('bold', location)} ${error} ${paint('bold', diagnostic.message)}`);
 
-    const line = linesOf(position.file)?.[position.line - 1];
-    if (line !== undefined) {
+    const source = linesOf(position.file)?.[position.line - 1];
+    if (source !== undefined) {
+      const { line, column } = around(source, position.column);
       const gutter = String(position.line);
       const pad = ' '.repeat(gutter.length);
       // Keep tabs as tabs under the source so the caret lines up however tabs render.
-      const indent = line.slice(0, position.column - 1).replace(/[^\t]/g, ' ');
-      const room = Math.max(1, line.length - (position.column - 1));
+      const indent = line.slice(0, column - 1).replace(/[^\t]/g, ' ');
+      const room = Math.max(1, line.length - (column - 1));
       const length = Math.max(1, Math.min(diagnostic.length ?? 1, room));
       const underline = `^${'~'.repeat(length - 1)}`;
       out.push(`${paint('dim', ` ${gutter} |`)} ${line}`);
@@ -73,4 +74,20 @@ function formatOne(
 
   if (diagnostic.hint !== undefined) out.push(`  ${paint('cyan', 'hint:')} ${diagnostic.hint}`);
   return out.join('\n');
+}
+
+/** How much of a long line is shown: a dataset row can be kilobytes on one line. */
+const SHOWN_WIDTH = 100;
+
+/** The part of `line` worth showing around `column`, and the column within that part. */
+function around(line: string, column: number): { line: string; column: number } {
+  if (line.length <= SHOWN_WIDTH) return { line, column };
+  const start = Math.max(0, Math.min(column - 1 - 30, line.length - SHOWN_WIDTH));
+  const end = start + SHOWN_WIDTH;
+  const before = start > 0 ? '…' : '';
+  const after = end < line.length ? '…' : '';
+  return {
+    line: `${before}${line.slice(start, end)}${after}`,
+    column: column - start + before.length,
+  };
 }

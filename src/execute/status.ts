@@ -46,22 +46,7 @@ export async function computeStatus(
     const state = assessed.value;
     const staleUpstream = run.upstream.filter((id) => known.get(id)?.stale === true);
 
-    let causes: StaleReason[] = state.state === 'fresh' ? [] : [...state.reasons];
-    if (staleUpstream.length > 0) {
-      // The upstream run's new outputs are not known yet; what this run records of it is
-      // bound to differ, and says nothing more than that the upstream run will re-run.
-      causes = causes.filter(
-        (cause) =>
-          cause.kind !== 'fingerprint' && !(cause.kind === 'upstream' && cause.change === 're-ran'),
-      );
-      causes.push(
-        ...staleUpstream.map((id): StaleReason => ({
-          kind: 'upstream',
-          run: id,
-          change: 'will-re-run',
-        })),
-      );
-    }
+    const causes = withStaleUpstream(state.state === 'fresh' ? [] : state.reasons, staleUpstream);
     const stale = causes.length > 0;
     known.set(run.id, {
       fingerprint: state.run.hash,
@@ -85,4 +70,27 @@ export async function computeStatus(
   await context.saveFileHashes();
   if (diagnostics.length > 0) return fail(sortDiagnostics(diagnostics));
   return ok(statuses);
+}
+
+/**
+ * A run's stale reasons when some of its upstream runs are stale themselves. Their new outputs
+ * are not known yet, so what this run recorded of them is bound to differ and says nothing more
+ * than that they will re-run.
+ */
+export function withStaleUpstream(
+  reasons: readonly StaleReason[],
+  staleUpstream: readonly RunId[],
+): StaleReason[] {
+  if (staleUpstream.length === 0) return [...reasons];
+  return [
+    ...reasons.filter(
+      (cause) =>
+        cause.kind !== 'fingerprint' && !(cause.kind === 'upstream' && cause.change === 're-ran'),
+    ),
+    ...staleUpstream.map((id): StaleReason => ({
+      kind: 'upstream',
+      run: id,
+      change: 'will-re-run',
+    })),
+  ];
 }

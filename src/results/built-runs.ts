@@ -1,3 +1,4 @@
+import { withStaleUpstream } from '../execute/status.js';
 import { describeReason } from '../fingerprint/stale-reason.js';
 import type { UpstreamState } from '../execute/fingerprint-run.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
@@ -42,6 +43,8 @@ export async function findBuiltRuns(
   const built = new Map<RunId, BuiltRun>();
   const unbuilt: UnbuiltRun[] = [];
   const diagnostics: Diagnostic[] = [];
+  // Runs whose results are not the current plan's: what reads them is told they will re-run.
+  const stale = new Set<RunId>();
 
   for (const run of context.graph.runs) {
     if (Object.values(run.lineage).some((id) => !fingerprints.has(id))) {
@@ -67,10 +70,12 @@ export async function findBuiltRuns(
     } else if (state.previous?.fingerprintHash === state.run.hash) {
       built.set(run.id, { run, manifest: state.previous });
     } else {
+      stale.add(run.id);
+      const staleUpstream = run.upstream.filter((id) => stale.has(id));
       unbuilt.push({
         run,
         state: state.previous === undefined ? 'missing' : 'stale',
-        reasons: state.reasons.map(describeReason),
+        reasons: withStaleUpstream(state.reasons, staleUpstream).map(describeReason),
       });
     }
   }

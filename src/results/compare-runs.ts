@@ -91,7 +91,8 @@ export async function compareRuns(
     if (reported.includes(primary)) rankedBy = primary;
     else if (runs.length > 0) {
       notes.push(
-        `the runs of ${options.stage} report no \`${primary}\` (compare.metric); not ranked` +
+        `the runs of ${options.stage} report no \`${primary}\` (compare.metric)` +
+          `${didYouMean(primary, reported)}; not ranked` +
           (reported.length > 0 ? `. Metrics: ${listNames(reported)}` : ''),
       );
     }

@@ -29,6 +29,28 @@ describe('formatDiagnostics', () => {
     );
   });
 
+  it('shows only the part of a long line around the column', () => {
+    const row = `{"id": "p1", "text": "${'x'.repeat(500)}", "key": "dup", "more": "${'y'.repeat(500)}"}`;
+    const column = row.indexOf('"key"') + 1;
+    const text = formatDiagnostics(
+      [
+        {
+          message: 'duplicate key `dup`',
+          position: { file: 'data.jsonl', line: 1, column },
+          length: 5,
+        },
+      ],
+      (file) => (file === 'data.jsonl' ? row : undefined),
+      { color: false },
+    );
+    const [, shown, underline] = text.split('\n');
+    expect(shown?.length).toBeLessThan(120);
+    expect(shown).toMatch(/^ 1 \| …x+", "key": "dup", "more": "y+…$/);
+    // The underline still sits under `"key"`.
+    expect(shown?.indexOf('"key"')).toBe(underline?.indexOf('^'));
+    expect(underline).toMatch(/\^~~~~$/);
+  });
+
   it('prints just the message when there is no position', () => {
     const text = formatDiagnostics(
       [{ message: 'no experiment.yaml', hint: 'use -C' }],

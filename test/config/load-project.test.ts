@@ -309,6 +309,19 @@ describe('loadProject', () => {
     expect(loaded.ok && loaded.value.experiment.file).toBe('other.yaml');
   });
 
+  it('reports an unset variable once, not also what its `${NAME}` would be as a value', async () => {
+    const root = await project({
+      'experiment.yaml': EXPERIMENT.replace(
+        '  connection: baseline\n',
+        '  connection: ${DEFAULT_CONNECTION}\n',
+      ),
+    });
+    const loaded = await loadProject(root, { env: {} });
+    expect(!loaded.ok && loaded.error.map((d) => d.message)).toEqual([
+      'environment variable `DEFAULT_CONNECTION` is not set',
+    ]);
+  });
+
   it('reports a missing experiment file without a position', async () => {
     const root = await project();
     const loaded = await loadProject(root, { experimentFile: 'missing.yaml', env: {} });

@@ -54,6 +54,22 @@ describe('readDataset', () => {
     expect(read.ok && read.value.rows.map((row) => row.key)).toEqual(['7', 'x']);
   });
 
+  it('points at the key column of a row whose key was seen before', async () => {
+    const { root, config } = await dataset(
+      'data/p.jsonl',
+      '{"id": "a", "t": 1}\n{"t": 2, "id": "a"}\n',
+      { key: 'id' },
+    );
+    const read = await readDataset(root, config);
+    expect(!read.ok && read.error).toEqual([
+      {
+        message: 'duplicate key `a` in column `id` (first on line 1)',
+        position: { file: 'data/p.jsonl', line: 2, column: 10 },
+        length: 1,
+      },
+    ]);
+  });
+
   it('reports every bad line with its line number', async () => {
     const { root, config } = await dataset('data/p.jsonl', '{"a": 1}\nnot json\n{"a": 2}\n42\n');
     const read = await readDataset(root, config);

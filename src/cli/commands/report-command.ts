@@ -4,10 +4,12 @@ import path from 'node:path';
 import { renderGraph } from '../../plan/render-graph.js';
 import { collectReportData } from '../../report/report-data.js';
 import { renderReport } from '../../report/render-report.js';
+import type { UnbuiltRun } from '../../results/built-runs.js';
 import { compareRuns } from '../../results/compare-runs.js';
 import { selectStage } from '../../results/lineage.js';
 import { writeFileAtomic } from '../../runs/run-folder.js';
-import { EXIT_OK, EXIT_USAGE, reportDiagnostics, type GlobalOptions } from '../load.js';
+import { EXIT_OK, EXIT_USAGE, reportDiagnostics, useColor, type GlobalOptions } from '../load.js';
+import { plural, styles } from '../render/format.js';
 import { loadResults } from './load-results.js';
 
 export interface ReportCommandOptions extends GlobalOptions {
@@ -39,8 +41,24 @@ export async function reportCommand(options: ReportCommandOptions): Promise<numb
   const file = path.resolve(options.output ?? path.join(experiment.root, 'report.html'));
   await writeFileAtomic(file, html);
   process.stdout.write(`wrote ${path.relative(process.cwd(), file) || file}\n`);
+  noteUnbuilt(loaded.built.unbuilt);
   if (options.open) openInBrowser(file);
   return EXIT_OK;
+}
+
+/** The runs the report leaves out, on stderr: a report that silently shows less misleads. */
+function noteUnbuilt(unbuilt: readonly UnbuiltRun[]): void {
+  if (unbuilt.length === 0) return;
+  const style = styles(useColor(process.stderr));
+  process.stderr.write(
+    `${style.yellow('note:')} ${plural(unbuilt.length, 'run')} not in the report ` +
+      '(`kwgraph build` builds them):\n',
+  );
+  for (const entry of unbuilt) {
+    process.stderr.write(
+      `  ${style.yellow(entry.state.padEnd(7))}  ${entry.run.id}  ${style.dim(entry.reasons.join('; '))}\n`,
+    );
+  }
 }
 
 /** Opens a file with the desktop's default application; says where it is if that fails. */
