@@ -173,17 +173,65 @@ export class YamlSource {
       const duplicate = this.duplicateKey(pos[0]);
       if (duplicate !== undefined) return duplicate;
     }
-    const span = this.spanAt(pos[0], pos[1]);
     const diagnostic = {
       message: `YAML syntax error: ${message.replace(/\s+/g, ' ').trim()}`,
-      ...span,
+      ...this.spanAt(pos[0], pos[1]),
     };
     // `{ text: ${data.text} }` is the commonest slip: in a `{ }` map, `{` after `$` opens
     // another map. Quoting the reference fixes it.
     if (/\$\{/.test(this.text.slice(pos[0] - 1, pos[0] + 2))) {
       return { ...diagnostic, hint: 'inside { }, quote a reference: key: "${data.col}"' };
     }
-    return diagnostic;
+    // The parser notices an unclosed quote or bracket where the document ends or the next key
+    // starts; the user needs to see where it was opened.
+    const unclosed = UNCLOSED.find((entry) => entry.test(code, message));
+    if (unclosed !== undefined) {
+      const opened = this.lastUnclosed(pos[0], unclosed.open, unclosed.close);
+      if (opened !== undefined) {
+        return {
+          message: `YAML syntax error: ${unclosed.what} opened here is not closed`,
+          ...this.spanAt(opened, opened + 1),
+          hint: unclosed.hint,
+        };
+      }
+    }
+    const hint = SYNTAX_HINTS[code];
+    return hint === undefined ? diagnostic : { ...diagnostic, hint };
+  }
+
+  /**
+   * The offset of the last `open` before `offset` that its line does not close, looking back
+   * line by line; undefined when there is none.
+   */
+  private lastUnclosed(offset: number, open: string, close: string): number | undefined {
+    const lines = this.text.slice(0, offset).split('\n');
+    let lineStart = offset;
+    for (let index = lines.length - 1; index >= 0; index -= 1) {
+      const line = lines[index] ?? '';
+      lineStart -= line.length + (index < lines.length - 1 ? 1 : 0);
+      const content = line.replace(/\s#.*$/, '');
+      let depth = 0;
+      let last = -1;
+      for (let at = 0; at < content.length; at += 1) {
+        const char = content[at];
+        if (open === close) {
+          // Inside single quotes `''` is a quote; inside double quotes `\"` is.
+          if (depth === 1 && open === "'" && char === open && content[at + 1] === open) {
+            at += 1;
+          } else if (char === open && (open === "'" || content[at - 1] !== '\\')) {
+            depth = depth === 0 ? 1 : 0;
+            if (depth === 1) last = at;
+          }
+        } else if (char === open) {
+          depth += 1;
+          last = at;
+        } else if (char === close && depth > 0) {
+          depth -= 1;
+        }
+      }
+      if (depth > 0 && last !== -1) return lineStart + last;
+    }
+    return undefined;
   }
 
   /** `duplicate key `a` (first on line 3)`, underlining the repeated key at `offset`. */
@@ -232,3 +280,52 @@ export class YamlSource {
     return diagnostics;
   }
 }
+
+/** Unclosed quotes and brackets, as the parser reports them, and how to fix each. */
+const UNCLOSED: readonly {
+  readonly test: (code: string, message: string) => boolean;
+  readonly open: string;
+  readonly close: string;
+  readonly what: string;
+  readonly hint: string;
+}[] = [
+  {
+    test: (code, message) => code === 'MISSING_CHAR' && message.includes('"'),
+    open: '"',
+    close: '"',
+    what: 'a quoted value',
+    hint: 'close the quote on the same line, or leave the value unquoted',
+  },
+  {
+    test: (code, message) => code === 'MISSING_CHAR' && message.includes("'"),
+    open: "'",
+    close: "'",
+    what: 'a quoted value',
+    hint: 'close the quote on the same line, or leave the value unquoted',
+  },
+  {
+    test: (code, message) => code === 'BAD_INDENT' && message.includes('end with a ]'),
+    open: '[',
+    close: ']',
+    what: 'a list',
+    hint: 'end the list with `]` before the next key, or write each item on its own `- ` line',
+  },
+  {
+    test: (code, message) => code === 'BAD_INDENT' && message.includes('end with a }'),
+    open: '{',
+    close: '}',
+    what: 'a map',
+    hint: 'end the map with `}` before the next key, or write each key on its own line',
+  },
+];
+
+/** What usually causes the parser's errors, by its error code. */
+const SYNTAX_HINTS: Readonly<Record<string, string>> = {
+  BLOCK_AS_IMPLICIT_KEY:
+    'check the indentation here and on the line above: a value goes after `key: ` on one ' +
+    'line; nested keys go on lines of their own, indented deeper than their parent',
+  MULTILINE_IMPLICIT_KEY:
+    'a key needs a colon (`stages:`), and the keys of one map start in the same column',
+  TAB_AS_INDENT: 'indent with spaces, not tabs',
+  BAD_INDENT: 'check the indentation: keys of one map start in the same column',
+};
