@@ -4,6 +4,7 @@ import { fail, ok, type Result } from '../util/result.js';
 import { TEMPLATE_OPTIONS, templateEnvironment } from './environment.js';
 import { toTemplateError, withPosition, type TemplateError } from './template-error.js';
 import { findUnclosedBlock } from './unclosed-block.js';
+import { CLOSER, findUnclosedTag } from './unclosed-tag.js';
 
 /**
  * Compiled templates (or the reason they do not compile), by source text. Every row of a run
@@ -30,7 +31,15 @@ function compileNow(source: string, file: string): Result<nunjucks.Template, Tem
   try {
     template = new nunjucks.Template(source, templateEnvironment(), file, true);
   } catch (thrown) {
-    return fail(locateEndOfFile(toTemplateError(thrown, file, 'compile'), source));
+    const error = toTemplateError(thrown, file, 'compile');
+    const tag = findUnclosedTag(source);
+    // Only when the parser noticed it on another line: on the same line its own position is
+    // the more precise one.
+    if (tag !== undefined && tag.line !== error.line) {
+      const message = `"${tag.opener}" is never closed with "${CLOSER[tag.opener]}" (${error.message})`;
+      return fail(withPosition({ ...error, message }, tag.line, tag.column));
+    }
+    return fail(locateEndOfFile(error, source));
   }
 
   const unknown = findUnknownFilter(source);

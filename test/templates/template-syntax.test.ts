@@ -25,6 +25,19 @@ describe('findTemplateSyntaxError', () => {
     expect(error?.message).toContain('"{% for %}" is never closed');
   });
 
+  it('locates a tag whose closer is missing, not the text the parser stumbled on after it', () => {
+    const template = [
+      '# user:',
+      '{% for a in attrs %}{{ a }}{% endfor %}',
+      '{% if strict',
+      'Judge {{ keyword }} strictly: {"answer": "correct"}',
+      '{% endif %}',
+    ].join('\n');
+    const error = findTemplateSyntaxError(template, file);
+    expect(error).toMatchObject({ file, line: 3, column: 1 });
+    expect(error?.message).toMatch(/^"\{%" is never closed with "%\}" \(/);
+  });
+
   it('locates a comment that is never closed', () => {
     const error = findTemplateSyntaxError('# user:\nhi {# note\n', file);
     expect(error).toMatchObject({ line: 2, column: 4 });
