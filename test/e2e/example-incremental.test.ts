@@ -95,6 +95,15 @@ describe('the keyword-correctness example', () => {
       ].sort(),
     );
     expect(byStatus(report.runs, 'cached')).toHaveLength(10);
+    expect(report.totals).toMatchObject({
+      runs: 14,
+      executed: 4,
+      cached: 10,
+      failed: 0,
+      calls: sum(report.runs, 'calls'),
+      cachedCalls: sum(report.runs, 'cachedCalls'),
+    });
+    expect(report.totals.tokens.total).toBeGreaterThan(0);
     const describeCalls = report.runs.filter((run) => run.stage === 'describe');
     expect(sum(describeCalls, 'calls')).toBe(0);
     const validateCalls = report.runs.filter(

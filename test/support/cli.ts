@@ -89,6 +89,16 @@ export interface BuildJsonRun {
 
 export interface BuildJson {
   ok: boolean;
+  totals: {
+    runs: number;
+    executed: number;
+    cached: number;
+    failed: number;
+    calls: number;
+    cachedCalls: number;
+    tokens: { prompt: number; completion: number; total: number };
+    cost?: number;
+  };
   runs: BuildJsonRun[];
 }
 

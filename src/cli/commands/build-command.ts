@@ -1,6 +1,7 @@
 import { cacheUrlOf, cacheUrlProblem } from '../../cache/open-store.js';
 import { BuildContext } from '../../execute/build-context.js';
 import { runBuild } from '../../execute/build.js';
+import type { RunSummary } from '../../events/build-events.js';
 import { computeStatus } from '../../execute/status.js';
 import {
   EXIT_OK,
@@ -176,8 +177,10 @@ export async function buildCommand(
 
   const { interrupted } = report.value;
   if (options.json) {
+    const { ok, durationMs, runs } = report.value;
+    const totals = totalsOf(runs);
     process.stdout.write(
-      `${JSON.stringify({ ok: report.value.ok, durationMs: report.value.durationMs, runs: report.value.runs, ...(interrupted ? { interrupted } : {}) }, null, 2)}\n`,
+      `${JSON.stringify({ ok, durationMs, totals, runs, ...(interrupted ? { interrupted } : {}) }, null, 2)}\n`,
     );
   } else if (interrupted !== undefined) {
     writeLine(
@@ -197,4 +200,28 @@ export async function buildCommand(
   }
   if (interrupted !== undefined) return stop.exitCode() || EXIT_RUN_FAILED;
   return report.value.ok ? EXIT_OK : EXIT_RUN_FAILED;
+}
+
+/** What the whole build did, as `--json` gives it next to the runs. */
+function totalsOf(runs: readonly RunSummary[]) {
+  const totals = {
+    runs: runs.length,
+    executed: 0,
+    cached: 0,
+    failed: 0,
+    calls: 0,
+    cachedCalls: 0,
+    tokens: { prompt: 0, completion: 0, total: 0 },
+    cost: undefined as number | undefined,
+  };
+  for (const run of runs) {
+    totals[run.status]++;
+    totals.calls += run.calls;
+    totals.cachedCalls += run.cachedCalls;
+    totals.tokens.prompt += run.tokens.prompt;
+    totals.tokens.completion += run.tokens.completion;
+    totals.tokens.total += run.tokens.total;
+    if (run.cost !== undefined) totals.cost = (totals.cost ?? 0) + run.cost;
+  }
+  return totals;
 }
