@@ -15,10 +15,14 @@ export function compareTableLines(table: CompareTable, color: boolean): string[]
         : `Runs of ${table.stage}, best first by ${table.rankedBy} (${table.higherIsBetter ? 'higher' : 'lower'} is better)`,
       '',
     );
+    // A metric named like one of the table's own columns (a `rows` metric) is told apart.
+    const own = new Set(['#', 'rows', 'failed', 'calls', 'tokens', 'cost', 'run']);
+    const metricTitle = (name: string) =>
+      own.has(name) || table.variantStages.includes(name) ? `metric:${name}` : name;
     const columns: TextColumn[] = [
       { title: '#', align: 'right' },
       ...table.variantStages.map((stage) => ({ title: stage })),
-      ...table.metrics.map((name) => ({ title: name, align: 'right' as const })),
+      ...table.metrics.map((name) => ({ title: metricTitle(name), align: 'right' as const })),
       { title: 'rows', align: 'right' },
       { title: 'failed', align: 'right' },
       { title: 'calls', align: 'right' },
