@@ -62,7 +62,9 @@ function renderMermaid(graph: RunGraph): string {
   const lines = ['flowchart LR'];
   for (const run of graph.runs) {
     const label = runLabel(run.stage.name, run.variant?.id, run.sample);
-    lines.push(`  ${ids.get(run.id)}["${label}<br/><small>${run.id}</small>"]`);
+    // The full id only where it says more than the label (runs that read other runs).
+    const detail = run.id === label ? '' : `<br/><small>${run.id}</small>`;
+    lines.push(`  ${ids.get(run.id)}["${label}${detail}"]`);
   }
   for (const run of graph.runs) {
     for (const upstream of run.upstream)
