@@ -8,7 +8,12 @@ import OpenAI from 'openai';
 export type CallFailure =
   | { readonly kind: 'rate-limited'; readonly message: string; readonly retryAfterMs?: number }
   | { readonly kind: 'transient'; readonly message: string; readonly retryAfterMs?: number }
-  | { readonly kind: 'fatal'; readonly message: string };
+  | {
+      readonly kind: 'fatal';
+      readonly message: string;
+      /** The endpoint refused the key (401, 403): every other request to it would be too. */
+      readonly refusedKey?: boolean;
+    };
 
 /** Socket-level error codes that mean "the connection went away", not "the request is bad". */
 const CONNECTION_CODES = new Set([
@@ -44,6 +49,7 @@ export function failureOf(error: unknown, timeoutMs: number): CallFailure {
     if (status === 408 || status === 409 || status >= 500) {
       return { kind: 'transient', message, ...wait };
     }
+    if (status === 401 || status === 403) return { kind: 'fatal', message, refusedKey: true };
     return { kind: 'fatal', message };
   }
   // A connection dropped while the body was read surfaces as a plain error from fetch.

@@ -32,6 +32,9 @@ export function openAiModel(
     connection.balance,
   );
   const secrets = [...keys.values()];
+  // Endpoints that refused their key in this process, with what they said: a wrong key fails
+  // every request alike, so the rest of the build's requests to them are not sent.
+  const refused = new Map<string, string>();
   const policy = { maxRetries: connection.maxRetries, backoffMs: connection.backoffMs };
 
   return {
@@ -45,6 +48,13 @@ export function openAiModel(
       for (let retries = 0; ; retries++) {
         const lease = await pool.acquire(estimatedTokens);
         const endpoint = lease.endpoint.name;
+        const refusal = refused.get(endpoint);
+        if (refusal !== undefined) {
+          await lease.release({ kind: 'failed', estimatedTokens });
+          throw new ModelCallError(
+            redact(`${endpoint}: ${refusal} (not sent: it refused the key before)`, secrets),
+          );
+        }
 
         let failure: CallFailure;
         try {
@@ -69,6 +79,7 @@ export function openAiModel(
           failure = failureOf(error, connection.timeoutMs);
         }
 
+        if (failure.kind === 'fatal' && failure.refusedKey) refused.set(endpoint, failure.message);
         const step = nextStep(policy, failure, retries);
         await lease.release(
           step.kind === 'pause-endpoint'

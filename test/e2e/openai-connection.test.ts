@@ -275,6 +275,30 @@ describe('an openai connection', () => {
     }
   });
 
+  it('stops sending to an endpoint once it refuses the key', async () => {
+    const { dir: project, cleanup: done } = await remoteProject({
+      connections: remote(1),
+      products: products(4),
+      concurrency: 1,
+    });
+    try {
+      const from = server.requests.length;
+      server.inject(
+        { kind: 'status', status: 401, message: 'Incorrect API key provided.' },
+        { times: Infinity },
+      );
+      const result = await cli(project, ['build']);
+      expectBuilt(result, 1);
+      // One refusal is enough to know: the other rows fail without a request.
+      expect(server.requests.length - from).toBe(1);
+      expect(result.stdout).toContain('HTTP 401: Incorrect API key provided.');
+      expect(result.stdout).toContain('(not sent: it refused the key before)');
+    } finally {
+      server.clearFaults();
+      await done();
+    }
+  });
+
   it('never writes the key: not in cache/, manifests, traces, stdout or stderr', async () => {
     const { dir: project, cleanup: done } = await remoteProject({
       connections: REMOTE,
