@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ContentHash } from '../fingerprint/hash.js';
@@ -96,7 +96,10 @@ export class OrderedJsonlWriter {
     return new Promise((resolve) => this.waiting.push({ index: index - window, resolve }));
   }
 
-  /** Flushes, closes and moves the file into place. Every line must have been written. */
+  /**
+   * Flushes (to disk), closes and moves the file into place. Every line must have been
+   * written. The caller syncs the folder (the run's manifest, written after, does).
+   */
   async finish(): Promise<JsonlWritten> {
     if (this.pending.size > 0) {
       await this.abort();
@@ -108,6 +111,13 @@ export class OrderedJsonlWriter {
     if (this.failure) {
       await this.abort();
       throw this.failure;
+    }
+    // On disk before the rename: after a power cut the name never points at unwritten blocks.
+    const handle = await open(this.temporary, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
     }
     await rename(this.temporary, this.file);
     return { hash: this.hasher.digest('hex') as ContentHash, lines: this.lines, bytes: this.bytes };
