@@ -167,7 +167,9 @@ export class BuildContext {
    * A dataset's rows, parsed once per build.
    *
    * NOTE: the whole file is parsed and kept for the build (about 1.5 KB of memory per 1 KB
-   * row); runs should read it as a stream instead (bench/RESULTS.md, "Memory").
+   * row). Runs stream their rows (`streamRows`); what still reads them whole: the check of a
+   * file never seen before, the hashes of the images rows point at (once per file version),
+   * the dataset-rows reason of a stale run, and the result commands.
    */
   dataset(name: string): Promise<Result<LoadedDataset, Diagnostic[]>> {
     const known = this.datasets.get(name);

@@ -168,6 +168,7 @@ export async function executeRun(
     );
     if (result.status === 'interrupted') {
       interrupted = true;
+      writer.stopWaiting();
       return;
     }
     await writer.add(position, row, result);
@@ -193,14 +194,11 @@ export async function executeRun(
     }
   };
 
-  const aborted = abortedPromise(control.signal);
   let pulled: { readonly started: number; readonly complete: boolean };
   try {
     pulled = await forEachInFlight(job.rows, concurrency, {
-      // A slow row holds back the lines of the rows after it; this bounds how many. Rows cut
-      // short by a stop are never written, hence the race.
-      beforeStart: (position) =>
-        Promise.race([writer.waitForRoom(position, concurrency * ROWS_HELD_PER_SLOT), aborted]),
+      // A slow row holds back the lines of the rows after it; this bounds how many.
+      beforeStart: (position) => writer.waitForRoom(position, concurrency * ROWS_HELD_PER_SLOT),
       stop: () => control.signal?.aborted === true,
       run: finishRow,
     });
@@ -249,14 +247,6 @@ export async function executeRun(
 
 /** Finished rows held back behind a slow one, per row in flight, before no new row starts. */
 const ROWS_HELD_PER_SLOT = 8;
-
-/** Resolves when the signal aborts; never without one. */
-function abortedPromise(signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) resolve();
-    signal?.addEventListener('abort', () => resolve(), { once: true });
-  });
-}
 
 /**
  * Runs `run` on each item of `items` in turn, at most `limit` at once, pulling the next item

@@ -68,6 +68,11 @@ export class RunWriter {
     return this.outputs.waitForRoom(position, window);
   }
 
+  /** A row will never be added (the build is stopping): nothing waits for room behind it. */
+  stopWaiting(): void {
+    this.outputs.stopWaiting();
+  }
+
   /** Adds the row at `position` (0-based, each once) once it is done. */
   async add(position: number, row: SourceRow, result: DoneRow): Promise<void> {
     this.rows++;
