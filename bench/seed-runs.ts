@@ -74,6 +74,7 @@ export async function seedRuns(root: string, only?: readonly string[]): Promise<
       calls: { sent: 0, cached: 0, retries: 0 },
       tokens: noTokens,
       tokensUsed: noTokens,
+      endpoints: {},
       startedAt: now,
       finishedAt: now,
       durationMs: 0,
