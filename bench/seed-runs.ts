@@ -5,6 +5,7 @@ import { loadProject } from '../src/config/load-project.js';
 import { assessRun } from '../src/execute/assess-run.js';
 import { BuildContext } from '../src/execute/build-context.js';
 import { hashBytes, type ContentHash } from '../src/fingerprint/hash.js';
+import type { UpstreamState } from '../src/execute/fingerprint-run.js';
 import type { RunId } from '../src/plan/run-id.js';
 import { runFolder, writeFileAtomic } from '../src/runs/run-folder.js';
 import type { RunManifest } from '../src/runs/run-manifest.js';
@@ -31,13 +32,12 @@ export async function seedRuns(root: string, only?: readonly string[]): Promise<
     .filter((line) => line !== '')
     .map((line) => JSON.parse(line) as { fsn: string; keywords: Record<string, string> });
 
-  const fingerprints = new Map<RunId, ContentHash>();
+  const lineage = new Map<RunId, UpstreamState>();
   let seeded = 0;
   for (const run of context.value.selected) {
-    const assessed = await assessRun(context.value, run, fingerprints, false);
+    const assessed = await assessRun(context.value, run, lineage, { force: false });
     if (!assessed.ok) throw new Error(`seed: ${run.id}: ${assessed.error[0]?.message}`);
     const { fingerprint, hash } = assessed.value.run;
-    fingerprints.set(run.id, hash);
     if (only !== undefined && !only.includes(run.stage.name)) continue;
 
     const outputs = dataset.map((row, index) =>
@@ -49,6 +49,8 @@ export async function seedRuns(root: string, only?: readonly string[]): Promise<
       }),
     );
     const outputsText = outputs.map((line) => `${line}\n`).join('');
+    // Runs downstream are fingerprinted on this run's fingerprint and outputs.
+    lineage.set(run.id, { fingerprint: hash, outputs: hashBytes(outputsText) });
     const folder = runFolder(root, run.id);
     await writeFileAtomic(path.join(folder, 'outputs.jsonl'), outputsText);
     await writeFileAtomic(path.join(folder, 'trace.jsonl'), '');
@@ -69,9 +71,10 @@ export async function seedRuns(root: string, only?: readonly string[]): Promise<
       fingerprintHash: hash,
       outputsHash: hashBytes(outputsText),
       rows: { total: dataset.length, ok: dataset.length, failed: 0, skipped: 0, cached: 0 },
-      calls: { sent: 0, cached: 0 },
+      calls: { sent: 0, cached: 0, retries: 0 },
       tokens: noTokens,
       tokensUsed: noTokens,
+      endpoints: {},
       startedAt: now,
       finishedAt: now,
       durationMs: 0,

@@ -79,6 +79,9 @@ connections:
     kind: openai
     base_url: ${options.baseUrl}
     api_key_env: BENCH_API_KEY
+    # Room for two runs of 64 rows side by side (the incremental build): the endpoint's own
+    # default of 16 in flight would measure that limit, not kwgraph.
+    limits: { concurrency: 128 }
 
 defaults:
   connection: stub

@@ -10,7 +10,7 @@ import { readRunIndex, rowDataHash, type RunIndex } from '../runs/run-index.js';
 import type { RunManifest } from '../runs/run-manifest.js';
 import { ok, type Result } from '../util/result.js';
 import type { BuildContext } from './build-context.js';
-import type { SourceRow } from './execute-run.js';
+import type { DatasetRow } from '../data/read-dataset.js';
 import { fingerprintRun, type FingerprintedRun, type UpstreamState } from './fingerprint-run.js';
 
 /** Whether a run's materialised result can be used as it is, and if not, why. */
@@ -117,7 +117,7 @@ async function refineDatasetReason(
 
 function diffRows(
   index: RunIndex,
-  rows: readonly SourceRow[],
+  rows: readonly DatasetRow[],
 ): { changed: number; added: number; removed: number } {
   const before = new Map(index.rows.map(([key, hash]) => [key, hash]));
   let changed = 0;

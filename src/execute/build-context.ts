@@ -1,5 +1,11 @@
 import type { DatasetConfig, FlowConfig, LoadedProject } from '../config/types.js';
-import { parseDataset, readDataset, unreadableDataset } from '../data/read-dataset.js';
+import {
+  parseDataset,
+  readDataset,
+  unreadableDataset,
+  type DatasetRow,
+} from '../data/read-dataset.js';
+import { streamDatasetRows } from '../data/stream-dataset.js';
 import type { Diagnostic } from '../diagnostics/diagnostic.js';
 import { CACHE_FORMAT_VERSION } from '../fingerprint/cache-format.js';
 import { fileHashCacheFor } from '../fingerprint/file-hash-cache.js';
@@ -11,11 +17,10 @@ import { RunGraph } from '../plan/run-graph.js';
 import type { RunId } from '../plan/run-id.js';
 import { expandRuns } from '../plan/expand-runs.js';
 import { fail, ok, type Result } from '../util/result.js';
-import type { SourceRow } from './execute-run.js';
 
 /** A dataset as read for this build. */
 export interface LoadedDataset {
-  readonly rows: readonly SourceRow[];
+  readonly rows: readonly DatasetRow[];
   readonly contentHash: ContentHash;
 }
 
@@ -110,25 +115,61 @@ export class BuildContext {
       return read.ok ? ok(read.value.contentHash) : read;
     }
 
-    const parsesKey = `dataset-parses:${hashValue({
-      version: CACHE_FORMAT_VERSION,
-      hash,
-      format: config.format,
-      key: config.key ?? null,
-    })}`;
-    if ((await files.derived(parsesKey)) !== undefined) return ok(hash);
+    if ((await files.derived(parsesKey(config, hash))) !== undefined) return ok(hash);
+    return this.checkDataset(config);
+  }
 
-    const loaded = await this.dataset(name);
+  /**
+   * Parses a dataset to report its problems, and remembers that these bytes parse, with how
+   * many rows. The rows are not kept: a run streams them (`streamRows`).
+   */
+  private async checkDataset(config: DatasetConfig): Promise<Result<ContentHash, Diagnostic[]>> {
+    const loaded = await this.readRows(config);
     if (!loaded.ok) return loaded;
-    await files.remember(parsesKey, { value: 'ok', files: [] });
+    const files = await fileHashCacheFor(this.root);
+    const rows = String(loaded.value.rows.length);
+    await files.remember(parsesKey(config, loaded.value.contentHash), { value: rows, files: [] });
     return ok(loaded.value.contentHash);
+  }
+
+  /** How many rows a dataset has, as fingerprinted (its hash checked for this build). */
+  async datasetRowCount(
+    name: string,
+    fingerprinted: ContentHash,
+  ): Promise<Result<number, Diagnostic[]>> {
+    const config = this.datasetConfig(name);
+    const files = await fileHashCacheFor(this.root);
+    const known = await files.derived(parsesKey(config, fingerprinted));
+    // Stores from before the count was kept say only "ok".
+    if (known !== undefined && /^\d+$/.test(known)) return ok(Number(known));
+    const rows = await this.datasetRows(name, fingerprinted);
+    return rows.ok ? ok(rows.value.length) : rows;
+  }
+
+  /**
+   * A dataset's rows as a run reads them: parsed one at a time from the file, in order. The
+   * bytes must be those fingerprinted: an edit since is refused here when the file's stat says
+   * so, and otherwise found once it is read (`DatasetChanged`).
+   */
+  async streamRows(
+    name: string,
+    fingerprinted: ContentHash,
+  ): Promise<Result<AsyncIterable<DatasetRow>, Diagnostic[]>> {
+    const config = this.datasetConfig(name);
+    const files = await fileHashCacheFor(this.root);
+    if ((await files.hashIfExists(config.path)) !== fingerprinted) {
+      return fail([changedWhileReading(config)]);
+    }
+    return ok(streamDatasetRows(this.root, config, fingerprinted));
   }
 
   /**
    * A dataset's rows, parsed once per build.
    *
    * NOTE: the whole file is parsed and kept for the build (about 1.5 KB of memory per 1 KB
-   * row); runs should read it as a stream instead (bench/RESULTS.md, "Memory").
+   * row). Runs stream their rows (`streamRows`); what still reads them whole: the check of a
+   * file never seen before, the hashes of the images rows point at (once per file version),
+   * the dataset-rows reason of a stale run, and the result commands.
    */
   dataset(name: string): Promise<Result<LoadedDataset, Diagnostic[]>> {
     const known = this.datasets.get(name);
@@ -145,19 +186,11 @@ export class BuildContext {
   async datasetRows(
     name: string,
     fingerprinted: ContentHash,
-  ): Promise<Result<readonly SourceRow[], Diagnostic[]>> {
+  ): Promise<Result<readonly DatasetRow[], Diagnostic[]>> {
     const dataset = await this.dataset(name);
     if (!dataset.ok) return dataset;
     if (dataset.value.contentHash !== fingerprinted) {
-      const config = this.datasetConfig(name);
-      return fail([
-        {
-          message: `dataset file \`${config.path}\` changed while kwgraph was reading it`,
-          position: config.position,
-          length: config.name.length,
-          hint: 'run the command again once the file is written',
-        },
-      ]);
+      return fail([changedWhileReading(this.datasetConfig(name))]);
     }
     return ok(dataset.value.rows);
   }
@@ -218,4 +251,24 @@ export class BuildContext {
     }
     return hash;
   }
+}
+
+/** The stat-cache key under which a dataset's bytes are known to parse (value: the row count). */
+function parsesKey(config: DatasetConfig, hash: ContentHash): string {
+  return `dataset-parses:${hashValue({
+    version: CACHE_FORMAT_VERSION,
+    hash,
+    format: config.format,
+    key: config.key ?? null,
+  })}`;
+}
+
+/** A dataset file edited between being fingerprinted and being read. */
+export function changedWhileReading(config: DatasetConfig): Diagnostic {
+  return {
+    message: `dataset file \`${config.path}\` changed while kwgraph was reading it`,
+    position: config.position,
+    length: config.name.length,
+    hint: 'run the command again once the file is written',
+  };
 }

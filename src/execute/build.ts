@@ -16,21 +16,24 @@ import { pythonInterpreter } from '../python/python-interpreter.js';
 import { PythonWorkers } from '../python/python-workers.js';
 import type { RunId } from '../plan/run-id.js';
 import type { RowKey } from '../cache/cache-keys.js';
-import { readOutputs } from '../runs/run-folder.js';
+import { outputsPath } from '../runs/run-folder.js';
+import { readJsonlLines } from '../runs/read-jsonl-lines.js';
 import { journalRow, readRunIndex } from '../runs/run-index.js';
 import type { OutputLine, RunManifest } from '../runs/run-manifest.js';
 import { Interrupted } from '../util/interrupt.js';
 import { fail, ok, type Result } from '../util/result.js';
 import { assessRun, type AssessOptions, type RunState } from './assess-run.js';
 import type { BuildContext } from './build-context.js';
+import { DatasetChanged } from '../data/stream-dataset.js';
+import { changedWhileReading } from './build-context.js';
 import {
   executeRun,
   summaryOf,
   type CachedRow,
   type RowComputer,
   type RunControl,
-  type UpstreamOutputs,
 } from './execute-run.js';
+import { rowsWithUpstream } from './run-rows.js';
 import type { UpstreamState } from './fingerprint-run.js';
 import { openConnections } from './open-connections.js';
 import { callPricer } from './price-calls.js';
@@ -178,7 +181,6 @@ export async function runBuild(
     retryFailed: options.retryFailed ?? true,
   };
 
-  const outputs = new Map<RunId, Promise<UpstreamOutputs>>();
   const diagnostics: Diagnostic[] = [];
   const summaries = new Map<RunId, RunSummary>();
   let stopped = false;
@@ -195,17 +197,6 @@ export async function runBuild(
         await createChatModel(context.root, config, context, process.env, options.limiters),
       );
     }
-  };
-
-  const outputsOf = (id: RunId): Promise<UpstreamOutputs> => {
-    let loaded = outputs.get(id);
-    if (loaded === undefined) {
-      loaded = readOutputs(context.root, id).then(
-        (lines) => new Map(lines.map((line): [string, OutputLine] => [line.key, line])),
-      );
-      outputs.set(id, loaded);
-    }
-    return loaded;
   };
 
   const served = (state: Extract<RunState, { state: 'fresh' }>): RunManifest => {
@@ -276,17 +267,20 @@ export async function runBuild(
       const state = assessed.value;
       if (state.state === 'fresh') return served(state);
 
-      const upstream = new Map<string, UpstreamOutputs>();
+      // Upstream outputs are read side by side with the dataset, row by row.
+      const upstream = new Map<string, string>();
       for (const stage of stagesRead(run)) {
         const id = run.lineage[stage];
-        if (id !== undefined) upstream.set(stage, await outputsOf(id));
+        if (id !== undefined) upstream.set(stage, outputsPath(context.root, id));
       }
       const keepFailed =
         assessOptions.retryFailed === false ? await failedRowsOf(context.root, state) : undefined;
 
-      const rows = await context.datasetRows(run.dataset, state.run.fingerprint.data.hash);
-      if (!rows.ok) {
-        diagnostics.push(...rows.error);
+      const datasetHash = state.run.fingerprint.data.hash;
+      const rowCount = await context.datasetRowCount(run.dataset, datasetHash);
+      const rows = await context.streamRows(run.dataset, datasetHash);
+      if (!rowCount.ok || !rows.ok) {
+        diagnostics.push(...(rowCount.ok ? [] : rowCount.error), ...(rows.ok ? [] : rows.error));
         return undefined;
       }
       const { rows: rowCache, calls } = await openCaches();
@@ -299,8 +293,8 @@ export async function runBuild(
           fingerprint: state.run.fingerprint,
           fingerprintHash: state.run.hash,
           reasons: state.reasons,
-          rows: rows.value,
-          upstream,
+          rows: rowsWithUpstream(rows.value, upstream),
+          rowCount: rowCount.value,
           concurrency,
           priceCall: callPricer(experiment.connections, state.run.definition.nodes),
           ...(keepFailed ? { keepFailed } : {}),
@@ -322,9 +316,12 @@ export async function runBuild(
         rowCache,
         control,
         emit,
-      );
-      // A rebuilt run's outputs replace whatever an earlier read of them cached.
-      outputs.delete(run.id);
+      ).catch((error: unknown) => {
+        if (!(error instanceof DatasetChanged)) throw error;
+        diagnostics.push(changedWhileReading(error.config));
+        return undefined;
+      });
+      if (outcome === undefined) return undefined;
       if (outcome.status === 'interrupted') {
         stopped = true;
         emit({
@@ -406,18 +403,17 @@ async function failedRowsOf(
   if (state.previous?.status !== 'failed') return undefined;
   const index = await readRunIndex(root, state.previous.id);
   if (index === undefined) return undefined;
-  let lines: OutputLine[];
-  try {
-    lines = await readOutputs(root, state.previous.id);
-  } catch {
-    return undefined;
-  }
   const keys = new Map(index.rows.map(([row, , key]) => [row, key]));
   const failed = new Map<RowKey, { error: string; node?: string }>();
-  for (const line of lines) {
-    const key = keys.get(line.key);
-    if (line.status !== 'failed' || key === undefined || key === null) continue;
-    failed.set(key, { error: line.error, ...(line.node ? { node: line.node } : {}) });
+  try {
+    for await (const { value } of readJsonlLines(outputsPath(root, state.previous.id))) {
+      const line = value as OutputLine;
+      const key = keys.get(line.key);
+      if (line.status !== 'failed' || key === undefined || key === null) continue;
+      failed.set(key, { error: line.error, ...(line.node ? { node: line.node } : {}) });
+    }
+  } catch {
+    return undefined;
   }
   return failed;
 }

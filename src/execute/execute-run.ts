@@ -1,17 +1,14 @@
-import path from 'node:path';
-
 import { mkdir } from 'node:fs/promises';
 
 import pLimit from 'p-limit';
 
-import { rowKey, type CallKey, type RowKey } from '../cache/cache-keys.js';
+import { rowKey, type RowKey } from '../cache/cache-keys.js';
 import type { CheckedStore } from '../cache/checked-store.js';
-import type { JsonObject } from '../config/types.js';
 import type { BuildEventListener, RunSummary, TokenCounts } from '../events/build-events.js';
-import { hashBytes, hashValue, type ContentHash } from '../fingerprint/hash.js';
+import { hashValue, type ContentHash } from '../fingerprint/hash.js';
 import { rowDefinitionOf, type RunFingerprint } from '../fingerprint/run-fingerprint.js';
 import { describeReason, type StaleReason } from '../fingerprint/stale-reason.js';
-import { executeAggregation, type AggregationRow } from '../flow/execute-aggregation.js';
+import { AggregationInputs, executeAggregation } from '../flow/execute-aggregation.js';
 import {
   executeFlowRow,
   messageOf,
@@ -23,26 +20,14 @@ import { inputsForCacheKey, prepareFlowInputs } from '../flow/flow-inputs.js';
 import { followPath, resolveExpression, type ReferenceLookup } from '../flow/references.js';
 import type { PlannedRun } from '../plan/planned-run.js';
 import type { RunDefinition } from '../plan/run-definition.js';
-import { invalidateRun, runFolder, writeFileAtomic } from '../runs/run-folder.js';
-import {
-  journalRow,
-  newRunIndex,
-  removeJournal,
-  rowDataHash,
-  writeRunIndex,
-} from '../runs/run-index.js';
-import type { AggregatedRows, OutputLine, RowError, RunManifest } from '../runs/run-manifest.js';
+import { invalidateRun, runFolder } from '../runs/run-folder.js';
+import { journalRow } from '../runs/run-index.js';
+import type { AggregatedRows, RunManifest } from '../runs/run-manifest.js';
 import { Interrupted } from '../util/interrupt.js';
+import type { SourceRow } from './run-rows.js';
+import { RunWriter } from './run-writer.js';
 
-/** A dataset row as runs see it. */
-export interface SourceRow {
-  readonly key: string;
-  readonly index: number;
-  readonly data: JsonObject;
-}
-
-/** The outputs of an upstream run, by row key. */
-export type UpstreamOutputs = ReadonlyMap<string, OutputLine>;
+export type { SourceRow };
 
 export interface RunJob {
   readonly run: PlannedRun;
@@ -50,9 +35,13 @@ export interface RunJob {
   readonly fingerprint: RunFingerprint;
   readonly fingerprintHash: ContentHash;
   readonly reasons: readonly StaleReason[];
-  readonly rows: readonly SourceRow[];
-  /** Outputs of every run in the lineage that the stage reads, by stage name. */
-  readonly upstream: ReadonlyMap<string, UpstreamOutputs>;
+  /**
+   * The run's rows in input order, each with the upstream output lines it reads: read once,
+   * as the run goes, so that only the rows in flight are in memory.
+   */
+  readonly rows: AsyncIterable<SourceRow>;
+  /** How many rows `rows` yields. */
+  readonly rowCount: number;
   readonly concurrency: number;
   /** Estimated cost in USD of a call, from the connections' prices; undefined when unpriced. */
   readonly priceCall?: (call: CallRecord) => number | undefined;
@@ -128,17 +117,19 @@ type RowResult =
   /** Not done: the build was stopped first. Calls it completed are in the call cache. */
   | { readonly status: 'interrupted'; readonly calls: readonly CallRecord[] };
 
-type DoneRow = Exclude<RowResult, { readonly status: 'interrupted' }>;
+export type DoneRow = Exclude<RowResult, { readonly status: 'interrupted' }>;
 
 /**
  * Executes one run: every row through the flow (rows served from the row cache when their
  * definition and inputs are unchanged), then the aggregation nodes, then materialises it.
  * A failing row does not stop the run; the run ends `failed` and lists its row errors.
  *
- * Every row result is stored as soon as the row is done (after the calls it made, which the
- * call cache stored as they answered), so a build stopped or killed at any point loses only
- * work in flight. A stopped run is not materialised: it has no manifest and the next build
- * executes it again, from the caches.
+ * Rows are pulled from `job.rows` as room frees up (at most `concurrency` in flight) and each
+ * finished row goes straight to the run's files, so memory follows the rows in flight, not the
+ * rows of the run. Every row result is stored as soon as the row is done (after the calls it
+ * made, which the call cache stored as they answered), so a build stopped or killed at any
+ * point loses only work in flight. A stopped run is not materialised: it has no manifest and
+ * the next build executes it again, from the caches.
  */
 export async function executeRun(
   job: RunJob,
@@ -154,88 +145,155 @@ export async function executeRun(
     run: run.id,
     reasons: job.reasons.map(describeReason),
     causes: job.reasons,
-    rows: job.rows.length,
+    rows: job.rowCount,
   });
   await invalidateRun(runtime.root, run.id);
   await mkdir(runFolder(runtime.root, run.id), { recursive: true });
 
   const rowDefinition = hashValue(rowDefinitionOf(job.fingerprint));
-  const limit = pLimit(Math.max(1, job.concurrency));
+  const concurrency = Math.max(1, job.concurrency);
   const progress = { done: 0, failed: 0, calls: 0, cachedCalls: 0 };
   let lastProgress = 0;
+  let interrupted = false;
+  const writer = await RunWriter.open(job, runtime.root);
+  const aggregationRows = new AggregationInputs(job.definition.nodes);
 
-  const results = await Promise.all(
-    job.rows.map((row) =>
-      limit(async () => {
-        const result = await executeRow(job, row, rowDefinition, runtime, rowCache, control);
-        await journalRow(
-          runtime.root,
-          run.id,
-          result.status === 'interrupted' ? null : result.key,
-          result.calls.map((call) => call.key),
-        );
-        if (result.status === 'interrupted') return result;
-        progress.done++;
-        if (result.status !== 'ok') progress.failed++;
-        if (result.status !== 'ok' || !result.fromRowCache) {
-          for (const call of result.calls) {
-            if (call.cached) progress.cachedCalls++;
-            else progress.calls++;
-          }
-        }
-        const now = performance.now();
-        if (now - lastProgress > 250 || progress.done === job.rows.length) {
-          lastProgress = now;
-          emit({ type: 'run-progress', run: run.id, total: job.rows.length, ...progress });
-        }
-        return result;
-      }),
-    ),
-  );
-
-  const stopped = {
-    status: 'interrupted',
-    rowsDone: progress.done,
-    rows: job.rows.length,
-  } as const;
-  const done = results.filter((result): result is DoneRow => result.status !== 'interrupted');
-  if (done.length < results.length) return stopped;
-
-  const okRows: AggregationRow[] = [];
-  for (const result of done) {
-    if (result.status === 'ok') {
-      okRows.push({ inputs: result.inputs, nodes: result.nodes, bypassed: result.bypassed ?? [] });
+  const finishRow = async (position: number, row: SourceRow): Promise<void> => {
+    const result = await executeRow(job, row, rowDefinition, runtime, rowCache, control);
+    await journalRow(
+      runtime.root,
+      run.id,
+      result.status === 'interrupted' ? null : result.key,
+      result.calls.map((call) => call.key),
+    );
+    if (result.status === 'interrupted') {
+      interrupted = true;
+      writer.stopWaiting();
+      return;
     }
+    await writer.add(position, row, result);
+    if (result.status === 'ok') {
+      aggregationRows.add(position, {
+        inputs: result.inputs,
+        nodes: result.nodes,
+        bypassed: result.bypassed ?? [],
+      });
+    }
+    progress.done++;
+    if (result.status !== 'ok') progress.failed++;
+    if (result.status !== 'ok' || !result.fromRowCache) {
+      for (const call of result.calls) {
+        if (call.cached) progress.cachedCalls++;
+        else progress.calls++;
+      }
+    }
+    const now = performance.now();
+    if (now - lastProgress > 250 || progress.done === job.rowCount) {
+      lastProgress = now;
+      emit({ type: 'run-progress', run: run.id, total: job.rowCount, ...progress });
+    }
+  };
+
+  let pulled: { readonly started: number; readonly complete: boolean };
+  try {
+    pulled = await forEachInFlight(job.rows, concurrency, {
+      // A slow row holds back the lines of the rows after it; this bounds how many.
+      beforeStart: (position) => writer.waitForRoom(position, concurrency * ROWS_HELD_PER_SLOT),
+      stop: () => control.signal?.aborted === true,
+      run: finishRow,
+    });
+  } catch (error) {
+    await writer.abort();
+    throw error;
   }
+
+  const stopped = { status: 'interrupted', rowsDone: progress.done, rows: job.rowCount } as const;
+  if (interrupted || !pulled.complete) {
+    await writer.abort();
+    return stopped;
+  }
+  const rows = pulled.started;
+
   const aggregates = job.definition.nodes.some((node) => node.aggregation);
-  const failedRows = done.length - okRows.length;
+  const failedRows = rows - aggregationRows.count;
   let metrics: unknown;
   let aggregationCalls: readonly CallRecord[] = [];
   let aggregationError: string | undefined;
   let aggregated: AggregatedRows | undefined;
   if (aggregates && failedRows > 0 && job.run.stage.onFailedRows === 'fail') {
-    aggregationError = `not aggregated: ${failedRows} of ${results.length} rows failed (on_failed_rows: fail)`;
-    aggregated = { rows: 0, of: results.length };
+    aggregationError = `not aggregated: ${failedRows} of ${rows} rows failed (on_failed_rows: fail)`;
+    aggregated = { rows: 0, of: rows };
   } else {
     try {
-      const aggregation = await executeAggregation(job.definition.nodes, okRows, runtime);
+      const aggregation = await executeAggregation(job.definition.nodes, aggregationRows, runtime);
       metrics = aggregation.metrics;
       aggregationCalls = aggregation.calls;
     } catch (error) {
-      if (control.signal?.aborted && error instanceof Interrupted) return stopped;
+      if (control.signal?.aborted && error instanceof Interrupted) {
+        await writer.abort();
+        return stopped;
+      }
       aggregationError = messageOf(error);
     }
-    if (aggregates) aggregated = { rows: okRows.length, of: results.length };
+    if (aggregates) aggregated = { rows: aggregationRows.count, of: rows };
   }
 
-  const built = await materialise(
-    job,
-    runtime.root,
-    done,
+  const manifest = await writer.finish(
     { metrics, calls: aggregationCalls, error: aggregationError, aggregated },
-    { startedAt },
+    startedAt,
   );
-  return { status: 'built', ...built };
+  return { status: 'built', manifest, summary: summaryOf(manifest, 'executed', job.reasons) };
+}
+
+/** Finished rows held back behind a slow one, per row in flight, before no new row starts. */
+const ROWS_HELD_PER_SLOT = 8;
+
+/**
+ * Runs `run` on each item of `items` in turn, at most `limit` at once, pulling the next item
+ * only when one finishes; stops pulling once `stop()` says so or a run throws (its error is
+ * thrown once the runs in flight end). Says how many items were started and whether that was
+ * all of them.
+ */
+async function forEachInFlight<T>(
+  items: AsyncIterable<T>,
+  limit: number,
+  options: {
+    readonly beforeStart: (position: number) => Promise<void>;
+    readonly stop: () => boolean;
+    readonly run: (position: number, item: T) => Promise<void>;
+  },
+): Promise<{ started: number; complete: boolean }> {
+  const inFlight = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let wake: () => void = () => {};
+  const failed = new Promise<void>((resolve) => (wake = resolve));
+  let started = 0;
+  let complete = true;
+  try {
+    for await (const item of items) {
+      while (inFlight.size >= limit) await Promise.race(inFlight);
+      // A row that threw is never written either: do not wait for room behind it.
+      await Promise.race([options.beforeStart(started), failed]);
+      if (failure !== undefined || options.stop()) {
+        complete = false;
+        break;
+      }
+      const position = started++;
+      const task = options.run(position, item).then(
+        () => void inFlight.delete(task),
+        (error: unknown) => {
+          inFlight.delete(task);
+          failure ??= { error };
+          wake();
+        },
+      );
+      inFlight.add(task);
+    }
+  } finally {
+    await Promise.all(inFlight);
+  }
+  if (failure !== undefined) throw failure.error;
+  return { started, complete };
 }
 
 async function executeRow(
@@ -323,7 +381,7 @@ function blockedByUpstream(job: RunJob, row: SourceRow): string | undefined {
   const source = job.run.stage.source;
   const stages = source.kind === 'stages' ? source.stages : [];
   for (const [position, upstreamId] of job.run.upstream.entries()) {
-    const line = job.upstream.get(stages[position] ?? '')?.get(row.key);
+    const line = row.upstream.get(stages[position] ?? '');
     if (line === undefined) return `no output for this row in upstream run ${upstreamId}`;
     if (line.status !== 'ok') return `upstream run ${upstreamId} ${line.status} on this row`;
   }
@@ -334,183 +392,11 @@ function blockedByUpstream(job: RunJob, row: SourceRow): string | undefined {
 function stageLookup(job: RunJob, row: SourceRow): ReferenceLookup {
   return (reference) => {
     if (reference.scope === 'data') return followPath(row.data, reference.path);
-    const outputs = job.upstream.get(reference.scope);
-    if (outputs === undefined) return undefined;
-    const line = outputs.get(row.key);
+    const line = row.upstream.get(reference.scope);
     if (line === undefined || line.status !== 'ok') return undefined;
     const [first, ...rest] = reference.path;
     return first === 'outputs' ? followPath(line.outputs, rest) : undefined;
   };
-}
-
-/** What the aggregation nodes produced, or why they did not. */
-interface AggregationResult {
-  readonly metrics: unknown;
-  readonly calls: readonly CallRecord[];
-  readonly error: string | undefined;
-  readonly aggregated: AggregatedRows | undefined;
-}
-
-/**
- * Writes the run folder: outputs, trace, metrics and index, each atomically, then the manifest
- * last, so that a folder with a manifest always holds the files that manifest describes.
- */
-async function materialise(
-  job: RunJob,
-  root: string,
-  results: readonly DoneRow[],
-  aggregation: AggregationResult,
-  timing: { startedAt: Date },
-): Promise<{ summary: RunSummary; manifest: RunManifest }> {
-  const { run } = job;
-  const { metrics, calls: aggregationCalls, error: aggregationError } = aggregation;
-  const folder = runFolder(root, run.id);
-
-  const outputLines: string[] = [];
-  const traceLines: string[] = [];
-  const rowErrors: RowError[] = [];
-  const counts = { ok: 0, failed: 0, skipped: 0, cached: 0 };
-  const calls = { sent: 0, cached: 0, retries: 0 };
-  const tokens = { prompt: 0, completion: 0, total: 0 };
-  const tokensUsed = { prompt: 0, completion: 0, total: 0 };
-  const cost = { sent: 0, used: 0, priced: false };
-  const endpoints = new Map<
-    string,
-    { calls: number; tokens: number; retries: number; latency: number }
-  >();
-  const indexRows: [string, string, RowKey | null][] = [];
-  const callKeys: CallKey[] = [];
-
-  const countCalls = (records: readonly CallRecord[], fromRowCache: boolean): void => {
-    for (const call of records) {
-      callKeys.push(call.key);
-      addTokens(tokensUsed, call);
-      const price = job.priceCall?.(call);
-      if (price !== undefined) {
-        cost.priced = true;
-        cost.used += price;
-      }
-      if (fromRowCache) continue;
-      if (call.cached) {
-        calls.cached++;
-        continue;
-      }
-      calls.sent++;
-      calls.retries += call.retries ?? 0;
-      addTokens(tokens, call);
-      if (price !== undefined) cost.sent += price;
-      const endpoint = endpoints.get(call.endpoint ?? '') ?? {
-        calls: 0,
-        tokens: 0,
-        retries: 0,
-        latency: 0,
-      };
-      endpoint.calls++;
-      endpoint.tokens += call.usage?.total_tokens ?? 0;
-      endpoint.retries += call.retries ?? 0;
-      endpoint.latency += call.latencyMs ?? 0;
-      endpoints.set(call.endpoint ?? '', endpoint);
-    }
-  };
-
-  results.forEach((result, position) => {
-    const row = job.rows[position];
-    if (row === undefined) return;
-    indexRows.push([row.key, rowDataHash(row.data), result.key]);
-    let line: OutputLine;
-    if (result.status === 'ok') {
-      counts.ok++;
-      if (result.fromRowCache) counts.cached++;
-      countCalls(result.calls, result.fromRowCache);
-      line = { key: row.key, index: row.index, status: 'ok', outputs: result.outputs };
-    } else {
-      counts[result.status]++;
-      countCalls(result.calls, false);
-      line = {
-        key: row.key,
-        index: row.index,
-        status: result.status,
-        error: result.error,
-        ...(result.node ? { node: result.node } : {}),
-      };
-      rowErrors.push({
-        row: row.key,
-        status: result.status,
-        error: result.error,
-        ...(result.node ? { node: result.node } : {}),
-      });
-    }
-    outputLines.push(JSON.stringify(line));
-    traceLines.push(
-      JSON.stringify({
-        key: row.key,
-        index: row.index,
-        inputs: result.inputs ?? null,
-        nodes: result.status === 'ok' ? result.nodes : null,
-        ...(result.status === 'ok' && result.bypassed ? { bypassed: result.bypassed } : {}),
-        calls: result.calls,
-      }),
-    );
-  });
-  countCalls(aggregationCalls, false);
-  if (aggregationError !== undefined) {
-    rowErrors.push({ row: '(aggregation)', status: 'failed', error: aggregationError });
-  }
-
-  const outputsText = outputLines.map((line) => `${line}\n`).join('');
-  await writeFileAtomic(path.join(folder, 'outputs.jsonl'), outputsText);
-  await writeFileAtomic(path.join(folder, 'trace.jsonl'), traceLines.map((l) => `${l}\n`).join(''));
-  if (metrics !== undefined) {
-    await writeFileAtomic(
-      path.join(folder, 'metrics.json'),
-      `${JSON.stringify(metrics, null, 2)}\n`,
-    );
-  }
-  await writeRunIndex(root, run.id, newRunIndex(indexRows, callKeys));
-
-  const finishedAt = new Date();
-  const failed = counts.failed > 0 || counts.skipped > 0 || aggregationError !== undefined;
-  const manifest: RunManifest = {
-    id: run.id,
-    stage: run.stage.name,
-    variant: run.variant?.id ?? null,
-    ...(run.sample !== undefined ? { sample: run.sample } : {}),
-    lineage: run.lineage,
-    status: failed ? 'failed' : 'succeeded',
-    fingerprint: job.fingerprint,
-    fingerprintHash: job.fingerprintHash,
-    outputsHash: hashBytes(outputsText),
-    rows: { total: results.length, ...counts },
-    calls,
-    tokens,
-    tokensUsed,
-    ...(cost.priced ? { cost: { sent: roundCost(cost.sent), used: roundCost(cost.used) } } : {}),
-    endpoints: Object.fromEntries(
-      [...endpoints].map(([name, use]) => [
-        name,
-        {
-          calls: use.calls,
-          tokens: use.tokens,
-          retries: use.retries,
-          meanLatencyMs: Math.round(use.latency / use.calls),
-        },
-      ]),
-    ),
-    startedAt: timing.startedAt.toISOString(),
-    finishedAt: finishedAt.toISOString(),
-    durationMs: finishedAt.getTime() - timing.startedAt.getTime(),
-    metrics: headlineMetrics(metrics),
-    ...(aggregation.aggregated ? { aggregated: aggregation.aggregated } : {}),
-    rowErrors,
-  };
-  await writeFileAtomic(
-    path.join(folder, 'manifest.json'),
-    `${JSON.stringify(manifest, null, 2)}\n`,
-  );
-  // The index now names every key the journal did.
-  await removeJournal(root, run.id);
-
-  return { manifest, summary: summaryOf(manifest, 'executed', job.reasons) };
 }
 
 /** A run summary from its manifest, for a run just executed or found cached. */
@@ -543,28 +429,6 @@ export function summaryOf(
       ...(error.node ? { node: error.node } : {}),
     })),
   };
-}
-
-/** The numbers at the top level of a run's metrics: what a build prints and compare ranks by. */
-function headlineMetrics(metrics: unknown): Record<string, number> {
-  const headline: Record<string, number> = {};
-  if (metrics === null || typeof metrics !== 'object' || Array.isArray(metrics)) return headline;
-  for (const [name, value] of Object.entries(metrics)) {
-    if (typeof value === 'number' && Number.isFinite(value)) headline[name] = value;
-  }
-  return headline;
-}
-
-/** Costs are estimates: a millionth of a dollar is plenty. */
-function roundCost(usd: number): number {
-  return Math.round(usd * 1_000_000) / 1_000_000;
-}
-
-function addTokens(total: { prompt: number; completion: number; total: number }, call: CallRecord) {
-  if (call.usage === undefined) return;
-  total.prompt += call.usage.prompt_tokens;
-  total.completion += call.usage.completion_tokens;
-  total.total += call.usage.total_tokens;
 }
 
 export type { TokenCounts };

@@ -12,6 +12,82 @@ export interface AggregationRow {
   readonly bypassed?: readonly string[];
 }
 
+/** An aggregation node's input that lists a value of every row, such as `${score_row.output}`. */
+interface RowLevelInput {
+  readonly node: string;
+  readonly input: string;
+  readonly expression: ResolvedNode['inputs'][string];
+}
+
+/** A row's value that could not be resolved; thrown when aggregation asks for the list. */
+class Unresolved {
+  constructor(readonly error: unknown) {}
+}
+
+/**
+ * What the aggregation nodes read of a run's successful rows, gathered as rows finish (in any
+ * order) and listed in row order: only the values their inputs refer to, not the rows' inputs
+ * and node outputs, so a run of many rows holds little more than what aggregation gets.
+ */
+export class AggregationInputs {
+  private readonly rowLevel: readonly RowLevelInput[];
+  /** By row position: the row's value for each row-level input, in `rowLevel` order. */
+  private readonly rows: (unknown[] | undefined)[] = [];
+  private added = 0;
+
+  constructor(nodes: readonly ResolvedNode[]) {
+    const aggregationNodes = nodes.filter((node) => node.aggregation);
+    this.rowLevel = aggregationNodes.flatMap((node) =>
+      Object.entries(node.inputs)
+        .filter(([, expression]) => !refersToAggregation(expression, aggregationNodes))
+        .map(([input, expression]) => ({ node: node.name, input, expression })),
+    );
+  }
+
+  /** How many rows were added. */
+  get count(): number {
+    return this.added;
+  }
+
+  /** Adds the successful row at `position` (0-based among all the run's rows). */
+  add(position: number, row: AggregationRow): void {
+    this.added++;
+    if (this.rowLevel.length === 0) return;
+    const lookup = nodeLookup(row.inputs, row.nodes, new Set(row.bypassed ?? []));
+    this.rows[position] = this.rowLevel.map(({ input, expression }) => {
+      try {
+        return resolveInputs({ [input]: expression }, lookup)[input];
+      } catch (error) {
+        return new Unresolved(error);
+      }
+    });
+  }
+
+  /** The values of one row-level input, one per row in row order. */
+  list(node: string, input: string): unknown[] {
+    const slot = this.rowLevel.findIndex((item) => item.node === node && item.input === input);
+    if (slot === -1) throw new Error(`internal error: ${node}.${input} is not row-level`);
+    const values: unknown[] = [];
+    for (const row of this.rows) {
+      if (row === undefined) continue;
+      const value = row[slot];
+      if (value instanceof Unresolved) throw value.error;
+      values.push(value);
+    }
+    return values;
+  }
+}
+
+function refersToAggregation(
+  expression: ResolvedNode['inputs'][string],
+  aggregationNodes: readonly ResolvedNode[],
+): boolean {
+  return (
+    typeof expression === 'string' &&
+    aggregationNodes.some((other) => expression.includes(`\${${other.name}.`))
+  );
+}
+
 /**
  * Runs the aggregation nodes of a flow once over a run's successful rows. An input that refers
  * to row-level values (`${inputs.x}`, `${score_row.output}`) becomes the list of those values,
@@ -22,7 +98,7 @@ export interface AggregationRow {
  */
 export async function executeAggregation(
   nodes: readonly ResolvedNode[],
-  rows: readonly AggregationRow[],
+  rows: AggregationInputs,
   runtime: NodeRuntime,
 ): Promise<{ metrics: unknown; calls: CallRecord[] }> {
   const aggregationNodes = nodes.filter((node) => node.aggregation);
@@ -34,18 +110,9 @@ export async function executeAggregation(
   for (const node of nodesInDependencyOrder(aggregationNodes)) {
     const inputs: Record<string, unknown> = {};
     for (const [name, expression] of Object.entries(node.inputs)) {
-      const refersToAggregation =
-        typeof expression === 'string' &&
-        aggregationNodes.some((other) => expression.includes(`\${${other.name}.`));
-      inputs[name] = refersToAggregation
+      inputs[name] = refersToAggregation(expression, aggregationNodes)
         ? resolveInputs({ [name]: expression }, nodeLookup({}, aggregated))[name]
-        : rows.map(
-            (row) =>
-              resolveInputs(
-                { [name]: expression },
-                nodeLookup(row.inputs, row.nodes, new Set(row.bypassed ?? [])),
-              )[name],
-          );
+        : rows.list(node.name, name);
     }
     aggregated[node.name] = await executeNode(
       node,

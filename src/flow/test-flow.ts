@@ -18,7 +18,7 @@ import { flowEnvironment } from '../python/python-connections.js';
 import { pythonInterpreter } from '../python/python-interpreter.js';
 import { PythonWorkers } from '../python/python-workers.js';
 import { fail, ok, type Result } from '../util/result.js';
-import { executeAggregation } from './execute-aggregation.js';
+import { AggregationInputs, executeAggregation } from './execute-aggregation.js';
 import { executeFlowRow, messageOf } from './execute-flow-row.js';
 import { prepareFlowInputs } from './flow-inputs.js';
 import { nodesInDependencyOrder } from './node-order.js';
@@ -191,11 +191,9 @@ async function runOnce(
   let metrics: unknown;
   let aggregationError: string | undefined;
   try {
-    const aggregation = await executeAggregation(
-      nodes,
-      [{ inputs, nodes: row.nodes, bypassed: row.bypassed }],
-      runtime,
-    );
+    const rows = new AggregationInputs(nodes);
+    rows.add(0, { inputs, nodes: row.nodes, bypassed: row.bypassed });
+    const aggregation = await executeAggregation(nodes, rows, runtime);
     metrics = aggregation.metrics;
   } catch (error) {
     aggregationError = messageOf(error);

@@ -183,8 +183,9 @@ export async function runRowWorker(options: RowWorkerOptions): Promise<WorkerSum
       fingerprint: fingerprinted.fingerprint,
       fingerprintHash: fingerprinted.hash,
       reasons: [],
-      rows: [],
-      upstream: new Map(),
+      // The worker computes single rows handed to it; the run's own rows are the build's.
+      rows: (async function* () {})(),
+      rowCount: 0,
       concurrency: options.concurrency,
     };
     const runtime: NodeRuntime = {

@@ -1,6 +1,6 @@
 import { createHash, type Hash } from 'node:crypto';
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
 import path from 'node:path';
 
 import type { ContentHash } from '../fingerprint/hash.js';
@@ -36,6 +36,8 @@ export class OrderedJsonlWriter {
   private bytes = 0;
   private failure: Error | undefined;
   private readonly waiting: { index: number; resolve: () => void }[] = [];
+  private draining: Promise<void> | undefined;
+  private unbounded = false;
 
   private constructor(private readonly file: string) {
     this.temporary = `${file}.${process.pid}.${Date.now()}.tmp`;
@@ -83,7 +85,7 @@ export class OrderedJsonlWriter {
       line = this.pending.get(this.next);
     }
     this.release();
-    if (!roomy) await new Promise<void>((resolve) => this.stream.once('drain', () => resolve()));
+    if (!roomy) await this.drained();
     if (this.failure) throw this.failure;
   }
 
@@ -92,11 +94,23 @@ export class OrderedJsonlWriter {
    * starting row `index` never has more than `window` lines held in memory.
    */
   waitForRoom(index: number, window: number): Promise<void> {
-    if (index - window < this.next) return Promise.resolve();
+    if (this.unbounded || index - window < this.next) return Promise.resolve();
     return new Promise((resolve) => this.waiting.push({ index: index - window, resolve }));
   }
 
-  /** Flushes, closes and moves the file into place. Every line must have been written. */
+  /**
+   * Lets every producer waiting in `waitForRoom` go on, now and from now on: for when a line
+   * will never come (its row was stopped), so waiting for it would wait forever.
+   */
+  stopWaiting(): void {
+    this.unbounded = true;
+    for (const waiter of this.waiting.splice(0)) waiter.resolve();
+  }
+
+  /**
+   * Flushes (to disk), closes and moves the file into place. Every line must have been
+   * written. The caller syncs the folder (the run's manifest, written after, does).
+   */
   async finish(): Promise<JsonlWritten> {
     if (this.pending.size > 0) {
       await this.abort();
@@ -109,6 +123,13 @@ export class OrderedJsonlWriter {
       await this.abort();
       throw this.failure;
     }
+    // On disk before the rename: after a power cut the name never points at unwritten blocks.
+    const handle = await open(this.temporary, 'r+');
+    try {
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
     await rename(this.temporary, this.file);
     return { hash: this.hasher.digest('hex') as ContentHash, lines: this.lines, bytes: this.bytes };
   }
@@ -117,6 +138,17 @@ export class OrderedJsonlWriter {
   async abort(): Promise<void> {
     this.stream.destroy();
     await rm(this.temporary, { force: true });
+  }
+
+  /** Resolves at the stream's next 'drain'; writers waiting at once share one listener. */
+  private drained(): Promise<void> {
+    this.draining ??= new Promise<void>((resolve) =>
+      this.stream.once('drain', () => {
+        this.draining = undefined;
+        resolve();
+      }),
+    );
+    return this.draining;
   }
 
   private release(): void {

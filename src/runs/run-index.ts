@@ -80,11 +80,51 @@ export async function journalRow(
 ): Promise<void> {
   if (row === null && calls.length === 0) return;
   const line: JournalLine = { row, calls };
-  await appendFile(path.join(runFolder(root, id), JOURNAL_FILE), `${JSON.stringify(line)}\n`);
+  await appendLine(path.join(runFolder(root, id), JOURNAL_FILE), `${JSON.stringify(line)}\n`);
 }
 
 export async function removeJournal(root: string, id: RunId): Promise<void> {
-  await rm(path.join(runFolder(root, id), JOURNAL_FILE), { force: true });
+  const file = path.join(runFolder(root, id), JOURNAL_FILE);
+  await appends.get(file)?.written;
+  await rm(file, { force: true });
+}
+
+/** Lines waiting to be appended to a journal, and the write they will go out with. */
+interface PendingAppends {
+  lines: string[];
+  /** Resolves once these lines are in the file. */
+  written: Promise<void>;
+}
+
+const appends = new Map<string, PendingAppends>();
+
+/**
+ * Appends a line to a file, resolving once it is written. The rows of a run finish many at
+ * a time: lines that arrive while a write is under way go out together in the next one, one
+ * append instead of an open, write and close per line.
+ */
+function appendLine(file: string, line: string): Promise<void> {
+  const pending = appends.get(file);
+  if (pending !== undefined && pending.lines.length > 0) {
+    pending.lines.push(line);
+    return pending.written;
+  }
+  const lines = [line];
+  const previous = pending?.written.catch(() => {}) ?? Promise.resolve();
+  const next: PendingAppends = {
+    lines,
+    written: previous.then(async () => {
+      // From here on, new lines wait for the next write.
+      next.lines = [];
+      try {
+        await appendFile(file, lines.join(''));
+      } finally {
+        if (appends.get(file) === next) appends.delete(file);
+      }
+    }),
+  };
+  appends.set(file, next);
+  return next.written;
 }
 
 /**

@@ -103,6 +103,12 @@ export function placeImages(
   const result: ChatMessage[] = [];
   for (const message of messages) {
     const text = typeof message.content === 'string' ? message.content : '';
+    // Most messages hold no placeholder: one plain search spares both regular expressions
+    // (the nonce is lowercase hex; the expressions ignore case, so the text is lowered too).
+    if (!text.toLowerCase().includes(`kwimg${nonce}`)) {
+      result.push(typeof message.content === 'string' ? { ...message } : message);
+      continue;
+    }
     const matches = [...text.matchAll(placed)];
     if (matches.length === 0) {
       result.push(

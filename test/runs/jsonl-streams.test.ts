@@ -69,6 +69,23 @@ describe('OrderedJsonlWriter', () => {
     await writer.finish();
   });
 
+  it('lets every producer go once a line will never come', async () => {
+    const writer = await OrderedJsonlWriter.open(path.join(await tempDir(), 'out.jsonl'));
+    let started = 0;
+    const waiting = [writer.waitForRoom(8, 2), writer.waitForRoom(9, 2)].map((room) =>
+      room.then(() => started++),
+    );
+    await writer.write(1, 'b');
+    await Promise.resolve();
+    expect(started).toBe(0);
+    // Line 0's row was stopped: nothing will ever write it.
+    writer.stopWaiting();
+    await Promise.all(waiting);
+    expect(started).toBe(2);
+    await writer.waitForRoom(100, 2);
+    await writer.abort();
+  });
+
   it('keeps the old file when aborted, and refuses to finish with a line missing', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'outputs.jsonl');
