@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { readlinkSync, rmSync } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, rmdir, stat, utimes, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -60,13 +60,12 @@ export async function tryLock(
   onCompromised: (message: string) => void = () => {},
 ): Promise<LockAttempt> {
   const directory = lockDirectory(target);
-  await mkdir(path.dirname(directory), { recursive: true });
   installExitHook();
 
   for (let attempt = 0; ; attempt++) {
     const owner = thisProcess();
     const staging = `${directory}.${owner.token}.new`;
-    await mkdir(staging);
+    await makeStaging(staging);
     await writeFile(path.join(staging, OWNER_FILE), JSON.stringify(owner));
     try {
       await rename(staging, directory);
@@ -81,6 +80,25 @@ export async function tryLock(
       return { acquired: false, holder: state.holder };
     }
     return { acquired: true, lock: hold(directory, owner.token, onCompromised) };
+  }
+}
+
+/** Folders of lock directories known to exist: one lock is taken per LLM call. */
+const lockFolders = new Set<string>();
+
+/** Creates a lock's staging directory, and its folder the first time or if it was removed. */
+async function makeStaging(staging: string): Promise<void> {
+  const folder = path.dirname(staging);
+  if (!lockFolders.has(folder)) {
+    await mkdir(folder, { recursive: true });
+    lockFolders.add(folder);
+  }
+  try {
+    await mkdir(staging);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+    await mkdir(folder, { recursive: true });
+    await mkdir(staging);
   }
 }
 
@@ -149,7 +167,8 @@ function hold(directory: string, token: string, onCompromised: (message: string)
       held.delete(directory);
       // The owner file goes first: a directory without one is free.
       await rm(ownerFile, { force: true });
-      await rm(directory, { recursive: true, force: true });
+      // Empty now, unless something was put in it: then it goes with what it holds.
+      await rmdir(directory).catch(() => rm(directory, { recursive: true, force: true }));
     },
   };
 }
