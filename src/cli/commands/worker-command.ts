@@ -1,7 +1,5 @@
 import { cacheUrlProblem } from '../../cache/open-store.js';
-import { queueCacheUrl, queueUnreachable } from '../../queue/queue-cache.js';
 import { parseQueueUrl, QueueUrlError, type QueueAddress } from '../../queue/queue-url.js';
-import { runRowWorker } from '../../queue/row-worker.js';
 import { EXIT_USAGE, loadOrReport, reportDiagnostics, type GlobalOptions } from '../load.js';
 import { plural } from '../render/format.js';
 import { stopOnSignals } from '../stop-on-signals.js';
@@ -31,6 +29,9 @@ export async function workerCommand(options: WorkerCommandOptions): Promise<numb
     reportDiagnostics(root, [{ message: error.message, hint: 'e.g. redis://127.0.0.1:6379' }]);
     return EXIT_USAGE;
   }
+  // Loaded only here: BullMQ and the Redis client would slow every other command's start.
+  const { queueCacheUrl, queueUnreachable } = await import('../../queue/queue-cache.js');
+  const { runRowWorker } = await import('../../queue/row-worker.js');
   const cacheUrl = queueCacheUrl(project.experiment, address);
   const cacheProblem = cacheUrlProblem(cacheUrl);
   if (cacheProblem !== undefined) {
