@@ -124,6 +124,8 @@ export async function runBuild(
   });
 
   const warn = (message: string) => emit({ type: 'warning', message });
+  // Said once per dataset, not once per run that reads it.
+  const emptyDatasets = new Set<string>();
   const onCorrupt = (key: string, reason: string) =>
     warn(`cache entry ${key.slice(0, 20)}… was discarded (${reason}); computing it again`);
 
@@ -282,6 +284,11 @@ export async function runBuild(
       if (!rowCount.ok || !rows.ok) {
         diagnostics.push(...(rowCount.ok ? [] : rowCount.error), ...(rows.ok ? [] : rows.error));
         return undefined;
+      }
+      if (rowCount.value === 0 && !emptyDatasets.has(run.dataset)) {
+        emptyDatasets.add(run.dataset);
+        const file = experiment.datasets[run.dataset]?.path ?? run.dataset;
+        warn(`dataset ${run.dataset} (${file}) has no rows: the runs that read it build empty`);
       }
       const { rows: rowCache, calls } = await openCaches();
       const concurrency =
