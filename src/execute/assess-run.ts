@@ -24,7 +24,7 @@ export type RunState =
     };
 
 export interface AssessOptions {
-  /** `--force`: stale whatever its state. */
+  /** `--force`: the runs the targets name are stale whatever their state. */
   readonly force: boolean;
   /** `--no-cache`: stale whatever its state (fresh samples). */
   readonly noCache?: boolean;
@@ -78,7 +78,7 @@ export async function assessRun(
   if ((await outputsFileHash(context.root, run.id)) !== previous.outputsHash) {
     return stale([{ kind: 'outputs-changed' }]);
   }
-  if (options.force) return stale([{ kind: 'forced' }]);
+  if (options.force && context.targeted.has(run.id)) return stale([{ kind: 'forced' }]);
   if (options.noCache) return stale([{ kind: 'no-cache' }]);
   return ok({ state: 'fresh', manifest: previous, run: current });
 }

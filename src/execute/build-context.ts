@@ -41,6 +41,8 @@ export class BuildContext {
     readonly graph: RunGraph,
     readonly selected: readonly PlannedRun[],
     readonly connectionOverride: string | undefined,
+    /** The runs the targets name themselves (not what they need): what `--force` forces. */
+    readonly targeted: ReadonlySet<RunId> = new Set(selected.map((run) => run.id)),
   ) {}
 
   get root(): string {
@@ -88,7 +90,9 @@ export class BuildContext {
       wanted.push(...matching.map((run) => run.id));
     }
     if (errors.length > 0) return fail(errors);
-    return ok(new BuildContext(project, graph, graph.closure(wanted), connectionOverride));
+    return ok(
+      new BuildContext(project, graph, graph.closure(wanted), connectionOverride, new Set(wanted)),
+    );
   }
 
   /**

@@ -59,4 +59,14 @@ export const total = ({ lengths }: { lengths: number[] }) => ({ total: lengths.r
     expect(sum(report.runs, 'cachedCalls')).toBe(2);
     expect(await calls()).toBe(sent);
   });
+
+  it('forces only the runs it names, not the runs they read', async () => {
+    const { code, report } = await buildJson(dir, ['--force', 'count']);
+    expect(code).toBe(0);
+    expect(report.runs.map((run) => [run.id, run.status])).toEqual([
+      ['shout', 'cached'],
+      ['count~shout', 'executed'],
+    ]);
+    expect(sum(report.runs, 'calls')).toBe(0);
+  });
 });

@@ -4,19 +4,16 @@ import type { ExpectedWork } from '../render/build-progress.js';
 
 /**
  * What a build will do, for the progress bar: the selected runs and the rows of those that will
- * execute (all of them under --force, else the stale ones). Undefined when it cannot be told
+ * execute (the stale ones, and those `--force` names). Undefined when it cannot be told
  * (the build then reports why).
  */
 export async function expectedWork(
   context: BuildContext,
   force: boolean,
 ): Promise<ExpectedWork | undefined> {
-  let fresh = new Set<string>();
-  if (!force) {
-    const status = await computeStatus(context);
-    if (!status.ok) return undefined;
-    fresh = new Set(status.value.filter((run) => run.state === 'fresh').map((run) => run.id));
-  }
+  const status = await computeStatus(context, { force });
+  if (!status.ok) return undefined;
+  const fresh = new Set(status.value.filter((run) => run.state === 'fresh').map((run) => run.id));
   let rows = 0;
   for (const run of context.selected) {
     if (fresh.has(run.id)) continue;
