@@ -1,3 +1,4 @@
+import { closestMatch } from '../config/did-you-mean.js';
 import { redact } from '../cache/shared-store.js';
 
 /** Where a queue build and its workers meet: a Redis server and a queue name on it. */
@@ -43,6 +44,15 @@ export function parseQueueUrl(url: string, experimentName: string): QueueAddress
   if (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') {
     throw new QueueUrlError(
       `--queue "${redact(url)}": the queue lives in Redis; use redis://host:port (or rediss://)`,
+    );
+  }
+  // The only parameter: the connection itself is host, port, path and user. A misspelt one
+  // would put the build and its workers on different queues, each waiting for the other.
+  for (const parameter of parsed.searchParams.keys()) {
+    if (parameter === 'name') continue;
+    throw new QueueUrlError(
+      `--queue "${redact(url)}": unknown parameter \`${parameter}\`` +
+        (closestMatch(parameter, ['name']) ? '; did you mean `name`?' : '; only `name` is read'),
     );
   }
   const name = parsed.searchParams.get('name') ?? experimentName;

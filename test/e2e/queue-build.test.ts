@@ -292,6 +292,9 @@ describe('a queue kwgraph cannot use', () => {
     expect(down.stderr).toContain(
       '--queue redis://127.0.0.1:1?name=keyword-correctness: unreachable',
     );
+    const typo = await runCli(dir, ['worker', '--queue', 'redis://127.0.0.1:6379?nmae=q']);
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown parameter `nmae`; did you mean `name`?');
     expect(existsSync(path.join(dir, 'cache'))).toBe(false);
   });
 });
