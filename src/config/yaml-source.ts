@@ -212,8 +212,16 @@ export class YamlSource {
       const content = line.replace(/\s#.*$/, '');
       let depth = 0;
       let last = -1;
+      let quote: string | undefined;
       for (let at = 0; at < content.length; at += 1) {
         const char = content[at];
+        if (open !== close && (char === '"' || char === "'")) {
+          // Brackets inside a quoted value are text, not structure.
+          if (quote === undefined) quote = char;
+          else if (quote === char && (char === "'" || content[at - 1] !== '\\')) quote = undefined;
+          continue;
+        }
+        if (quote !== undefined) continue;
         if (open === close) {
           // Inside single quotes `''` is a quote; inside double quotes `\"` is.
           if (depth === 1 && open === "'" && char === open && content[at + 1] === open) {
