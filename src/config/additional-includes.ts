@@ -32,6 +32,16 @@ export async function resolveIncludes(
       diagnostics.push(source.diagnostic(at, resolved.message, { hint: resolved.hint }));
       continue;
     }
+    const inside = (folder: string, file: string) =>
+      folder === '' || file === folder || file.startsWith(`${folder}/`);
+    if (inside(resolved.path, dir) || inside(dir, resolved.path)) {
+      diagnostics.push(
+        source.diagnostic(at, `included path \`${written}\` holds the flow folder or is in it`, {
+          hint: 'include files or folders from outside the flow folder, such as ../shared/x.ts',
+        }),
+      );
+      continue;
+    }
     const kind = await fileKind(root, resolved.path);
     if (kind === 'missing') {
       diagnostics.push(

@@ -79,4 +79,16 @@ describe('additional_includes', () => {
       'path `../../../elsewhere.ts` leads outside the project',
     );
   });
+
+  it('refuses the flow folder itself, a folder holding it, or a path inside it', async () => {
+    const { diagnostics } = await load(
+      `additional_includes: [../.., ., '', ../x/sub, ../shared/prompts, ../shared/split.ts]\n${NODES}`,
+    );
+    expect(diagnostics.map((diagnostic) => diagnostic.message)).toEqual([
+      'included path `../..` holds the flow folder or is in it',
+      'included path `.` holds the flow folder or is in it',
+      'included path `` holds the flow folder or is in it',
+      'included path `../x/sub` holds the flow folder or is in it',
+    ]);
+  });
 });
