@@ -85,12 +85,16 @@ function sharedUrlProblem(url: URL, postgres: boolean): string | undefined {
   if (url.searchParams.get('prefix') === '') {
     return `cache store "${shown}": \`prefix\` is empty; leave it out for the default (kwgraph)`;
   }
+  const own = postgres ? SHARED_PARAMETERS : SHARED_PARAMETERS.filter((name) => name !== 'table');
   for (const name of url.searchParams.keys()) {
     if (SHARED_PARAMETERS.includes(name)) continue;
-    const meant = closestMatch(name, SHARED_PARAMETERS);
+    const meant = closestMatch(name, own);
     if (meant !== undefined) {
       return `cache store "${shown}": unknown parameter \`${name}\`; did you mean \`${meant}\`?`;
     }
+    // PostgreSQL's own parameters (sslmode, …) go to its driver; a Redis URL has none.
+    if (!postgres)
+      return `cache store "${shown}": unknown parameter \`${name}\`; only \`prefix\` is read`;
   }
   return undefined;
 }

@@ -182,6 +182,11 @@ describe('a cache URL kwgraph cannot use', () => {
     const result = await runCli(dir, ['build'], { env: { KWGRAPH_CACHE: 'ftp://x' } });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('KWGRAPH_CACHE: cache store "ftp://x" is not supported');
+    const status = await runCli(dir, ['status'], {
+      env: { KWGRAPH_CACHE: 'redis://127.0.0.1:6379?tabel=x' },
+    });
+    expect(status.code).toBe(2);
+    expect(status.stderr).toContain('unknown parameter `tabel`; only `prefix` is read');
     expect(existsSync(path.join(dir, 'cache'))).toBe(false);
   });
 });

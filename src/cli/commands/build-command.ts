@@ -1,4 +1,3 @@
-import { cacheUrlOf, cacheUrlProblem } from '../../cache/open-store.js';
 import { BuildContext } from '../../execute/build-context.js';
 import { runBuild } from '../../execute/build.js';
 import type { RunSummary } from '../../events/build-events.js';
@@ -12,6 +11,7 @@ import {
   useColor,
   type GlobalOptions,
 } from '../load.js';
+import { cacheUrlUsable } from '../check-cache-url.js';
 import { chooseBuildRenderer } from '../render/choose-build-renderer.js';
 import { buildSummaryLines } from '../render/plain-build-renderer.js';
 import { expectedWork } from './expected-work.js';
@@ -83,13 +83,7 @@ export async function buildCommand(
   }
 
   // experiment.yaml's `cache` was checked when it was loaded; KWGRAPH_CACHE is checked here.
-  const cacheProblem = cacheUrlProblem(cacheUrlOf(project.experiment));
-  if (cacheProblem !== undefined) {
-    reportDiagnostics(root, [
-      { message: `KWGRAPH_CACHE: ${cacheProblem}`, hint: 'unset it to use the local cache' },
-    ]);
-    return EXIT_USAGE;
-  }
+  if (!cacheUrlUsable(project)) return EXIT_USAGE;
 
   // The queue is checked before anything runs: a bad URL or a server that does not answer is a
   // usage error, not a build waiting forever.

@@ -1,3 +1,4 @@
+import { cacheUrlUsable } from '../check-cache-url.js';
 import { BuildContext } from '../../execute/build-context.js';
 import { computeStatus, type RunStatus } from '../../execute/status.js';
 import {
@@ -22,6 +23,7 @@ export async function statusCommand(
 ): Promise<number> {
   const project = await loadOrReport(options);
   if (project === undefined) return EXIT_USAGE;
+  if (!cacheUrlUsable(project)) return EXIT_USAGE;
 
   // The same connection choice as `build`, or every run would look stale under an override.
   const context = BuildContext.create(
