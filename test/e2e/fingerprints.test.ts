@@ -59,7 +59,10 @@ describe('fingerprints', () => {
   it('make the runs a changed setting affects stale, saying which setting changed', async () => {
     await writeFile(
       path.join(dir, 'experiment.yaml'),
-      original.replace(/(settings: \{ .*model: gpt-4o-mini, detail: low) \}/, '$1, temperature: 0.2 }'),
+      original.replace(
+        /(settings: \{ .*model: gpt-4o-mini, detail: low) \}/,
+        '$1, temperature: 0.2 }',
+      ),
     );
     const result = await status(dir);
     const stale = result.runs.filter((run) => run.state === 'stale');
@@ -75,7 +78,10 @@ describe('fingerprints', () => {
   });
 
   it('change when the concurrency changes? no: it alters speed, not results', async () => {
-    await writeFile(path.join(dir, 'experiment.yaml'), original.replace('concurrency: 4', 'concurrency: 9'));
+    await writeFile(
+      path.join(dir, 'experiment.yaml'),
+      original.replace('concurrency: 4', 'concurrency: 9'),
+    );
     expect((await status(dir)).stale).toBe(0);
     await writeFile(path.join(dir, 'experiment.yaml'), original);
   });

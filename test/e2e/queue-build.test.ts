@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-import { runCli, startCli, tempProject, type BuildJson } from '../support/cli.js';
+import { outputsOf, runCli, startCli, tempProject, type BuildJson } from '../support/cli.js';
 import { copyProject } from '../support/counting-project.js';
 import { startOpenAiTestServer, type OpenAiTestServer } from '../support/openai-test-server.js';
 import { startWorker, waitFor, type StartedWorker } from '../support/queue-workers.js';
@@ -15,16 +15,6 @@ import {
   REDIS_URL,
   uniqueName,
 } from '../support/shared-stores.js';
-
-/** Every run's outputs.jsonl, by run id. */
-async function outputsOf(dir: string): Promise<Record<string, string>> {
-  const runs = path.join(dir, 'cache', 'runs');
-  const outputs: Record<string, string> = {};
-  for (const id of await readdir(runs)) {
-    outputs[id] = await readFile(path.join(runs, id, 'outputs.jsonl'), 'utf8');
-  }
-  return outputs;
-}
 
 /** How many times the server answered each distinct request (identical bodies are one). */
 function answersPerRequest(server: OpenAiTestServer): Map<string, number> {

@@ -4,7 +4,7 @@ import path from 'node:path';
 
 import { afterAll, describe, expect, it } from 'vitest';
 
-import { buildJson, runCli, sum, tempProject } from '../support/cli.js';
+import { buildJson, outputsOf, runCli, sum, tempProject } from '../support/cli.js';
 import {
   dropRedisPrefix,
   postgresQuery,
@@ -12,16 +12,6 @@ import {
   REDIS_URL,
   uniqueName,
 } from '../support/shared-stores.js';
-
-/** Every run's outputs.jsonl, by run id. */
-async function outputsOf(dir: string): Promise<Record<string, string>> {
-  const runs = path.join(dir, 'cache', 'runs');
-  const outputs: Record<string, string> = {};
-  for (const id of await readdir(runs)) {
-    outputs[id] = await readFile(path.join(runs, id, 'outputs.jsonl'), 'utf8');
-  }
-  return outputs;
-}
 
 /** Every run's fingerprint, by run id: the same in every clone, wherever it is. */
 async function fingerprintsOf(dir: string): Promise<Record<string, string>> {

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { cp, mkdtemp, rm, symlink } from 'node:fs/promises';
+import { cp, mkdtemp, readdir, readFile, rm, symlink } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -122,4 +122,14 @@ export async function tempProject(
 
 export function sum(runs: readonly BuildJsonRun[], field: 'calls' | 'cachedCalls'): number {
   return runs.reduce((total, run) => total + run[field], 0);
+}
+
+/** Every run's outputs.jsonl in a project, by run id. */
+export async function outputsOf(dir: string): Promise<Record<string, string>> {
+  const runs = path.join(dir, 'cache', 'runs');
+  const outputs: Record<string, string> = {};
+  for (const id of await readdir(runs)) {
+    outputs[id] = await readFile(path.join(runs, id, 'outputs.jsonl'), 'utf8');
+  }
+  return outputs;
 }
