@@ -17,9 +17,13 @@ export async function expectedWork(
   let rows = 0;
   for (const run of context.selected) {
     if (fresh.has(run.id)) continue;
-    const dataset = await context.dataset(run.dataset);
-    if (!dataset.ok) return undefined;
-    rows += dataset.value.rows.length;
+    // The count kept with the dataset's hash: parsing the rows here would hold them in memory
+    // for the whole build, which streams them.
+    const hash = await context.datasetHash(run.dataset);
+    if (!hash.ok) return undefined;
+    const count = await context.datasetRowCount(run.dataset, hash.value);
+    if (!count.ok) return undefined;
+    rows += count.value;
   }
   return { runs: context.selected.length, rows };
 }
